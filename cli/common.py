@@ -1,0 +1,46 @@
+"""Options and helpers shared by the CLI commands (one module per command imports these)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from huisou.core.config import Config, load_config
+
+
+def library_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--db``, ``--model``, ``--backend``, ``--store``, ``--precision`` for any command."""
+
+    @click.option("--db", "db", type=click.Path(dir_okay=False), help="Library database file.")
+    @click.option("--model", help="Model: a catalog name or a model directory.")
+    @click.option("--backend", help="Embedding backend id (default: onnx-clip).")
+    @click.option("--store", help="Vector store id (default: auto).")
+    @click.option("--precision", type=click.Choice(["auto", "int8", "fp32"]), help="Model precision.")
+    @click.option("--threads", type=int, help="Worker threads (default: all cores).")
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        overrides = {
+            key: kwargs.pop(key)
+            for key in ("db", "model", "backend", "store", "precision", "threads")
+        }
+        kwargs["config"] = load_config(**overrides)
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def open_library(config: Config) -> Any:
+    from huisou.core.library import Library
+
+    return Library(config)
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False)
+    sys.stdout.write("\n")
+    sys.stdout.flush()

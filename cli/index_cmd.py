@@ -1,0 +1,140 @@
+"""``huisou index``: index folders (remembered as sources) or every configured source."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import Any
+
+import click
+
+from huisou.cli.common import library_options, open_library, print_json
+from huisou.core.config import Config
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(file_okay=False))
+@click.option("--source", "source_type", default=None,
+              help="Source type for PATHs, or alone to index that type's default location (e.g. android).")
+@click.option("--root", default=None, help="Root for --source (e.g. a copied phone tree).")
+@click.option("--include-hidden", is_flag=True, default=None, help="Also index dot-files and dot-folders.")
+@click.option("--exclude", multiple=True, help="Glob of paths to skip (repeatable).")
+@click.option("--retry-failed", is_flag=True, help="Try unreadable/unsupported files again.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON event per line on stdout.")
+@library_options
+def index(
+    paths: tuple[str, ...],
+    source_type: str | None,
+    root: str | None,
+    include_hidden: bool | None,
+    exclude: tuple[str, ...],
+    retry_failed: bool,
+    as_json: bool,
+    config: Config,
+) -> None:
+    """Index PATHs (remembered as sources), or all configured sources when none is given.
+
+    Unchanged photos cost a stat only; moved or renamed photos keep their vectors;
+    deleted photos leave the library. Safe to interrupt: the next run resumes.
+    """
+    from huisou.core.errors import HuisouError
+    from huisou.core.indexer import Indexer
+
+    library = open_library(config)
+    catalog = library.catalog
+    options: dict[str, Any] = {}
+    if include_hidden is not None:
+        options["include_hidden"] = include_hidden
+    if exclude:
+        options["exclude"] = list(exclude)
+    records = []
+    type_id = source_type or "folder"
+    targets = [os.path.abspath(p) for p in paths]
+    if root:
+        targets.append(os.path.abspath(root))
+    if not targets and source_type:
+        targets = [""]  # the source type's own default location
+    if targets:
+        cls = library.host.get_source_class(type_id)
+        for target in targets:
+            if type_id == "folder" and not os.path.isdir(target):
+                raise HuisouError(f"not a folder: {target}")
+            resolved = cls.resolve_root(target) if hasattr(cls, "resolve_root") else target
+            source_id = catalog.add_source(type_id, resolved, options)
+            records.append(next(r for r in catalog.sources() if r.id == source_id))
+    else:
+        records = catalog.sources()
+        if not records:
+            raise HuisouError("no sources yet: run 'huisou index FOLDER' to add one")
+    sources = [(record, library.source_for(record)) for record in records]
+    cancel = threading.Event()
+    indexer = Indexer(library, sources, cancel=cancel, retry_failed=retry_failed)
+    progress = _Progress(enabled=not as_json and sys.stderr.isatty(), quiet=as_json)
+    summary = None
+    try:
+        for event in indexer.run():
+            if as_json:
+                print_json(event.to_json())
+            else:
+                progress.show(event)
+            summary = event
+    except KeyboardInterrupt:
+        cancel.set()
+        progress.close()
+        raise
+    progress.close()
+    if summary is not None and getattr(summary, "cancelled", False):
+        raise KeyboardInterrupt
+
+
+class _Progress:
+    """Human progress on stderr: a one-line bar with rate and ETA, then a summary."""
+
+    def __init__(self, enabled: bool, quiet: bool) -> None:
+        self.enabled = enabled
+        self.quiet = quiet
+        self._drawn = False
+
+    def show(self, event: Any) -> None:
+        if self.quiet:
+            return
+        name = event.name
+        if name == "scan_finished":
+            click.echo(
+                f"{event.seen} files: {event.new} new, {event.changed} changed, "
+                f"{event.unchanged} unchanged, {event.gone} gone; {event.to_embed} to read",
+                err=True,
+            )
+        elif name == "warning":
+            self._clear()
+            click.echo(f"warning: {event.source}: {event.message}", err=True)
+        elif name == "item_failed" and event.status != "skipped":
+            self._clear()
+            click.echo(f"{event.status}: {event.path}: {event.reason}", err=True)
+        elif name == "batch_done" and self.enabled:
+            width = 24
+            filled = int(width * event.done / max(event.total, 1))
+            eta = f"{event.eta_seconds:.0f}s" if event.eta_seconds is not None else "?"
+            line = (
+                f"[{'#' * filled}{'.' * (width - filled)}] {event.done}/{event.total} "
+                f"{event.rate:.1f}/s ETA {eta}"
+            )
+            click.echo("\r" + line[:79].ljust(79), err=True, nl=False)
+            self._drawn = True
+        elif name == "finished":
+            self._clear()
+            click.echo(
+                f"{'cancelled' if event.cancelled else 'done'} in {event.seconds:.1f}s: "
+                f"{event.indexed} indexed, {event.unchanged} unchanged, {event.moved} moved, "
+                f"{event.removed} removed, {event.failed} failed, {event.skipped} skipped",
+                err=True,
+            )
+
+    def _clear(self) -> None:
+        if self._drawn:
+            click.echo("\r" + " " * 79 + "\r", err=True, nl=False)
+            self._drawn = False
+
+    def close(self) -> None:
+        self._clear()

@@ -1,0 +1,79 @@
+"""``huisou search``: find photos by text, by an example image, or both."""
+
+from __future__ import annotations
+
+import click
+
+from huisou.cli.common import library_options, open_library, print_json
+from huisou.core.config import Config
+
+
+def _date(value: str | None, option: str) -> str | None:
+    if value is None:
+        return None
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(value).isoformat()
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2024-05-01", param_hint=option) from None
+
+
+@click.command()
+@click.argument("text", required=False)
+@click.option("--image", type=click.Path(dir_okay=False), help="Find photos like this one.")
+@click.option("--top", "-n", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of hits.")
+@click.option("--paths", "paths_only", is_flag=True, help="Print one path per line.")
+@click.option("--after", help="Taken on or after this date (YYYY-MM-DD).")
+@click.option("--before", help="Taken before this date (YYYY-MM-DD).")
+@click.option("--folder", type=click.Path(file_okay=False), help="Only photos under this folder.")
+@click.option("--camera", help="Camera make/model contains this text.")
+@click.option("--has-gps/--no-gps", default=None, help="Only photos with (or without) GPS.")
+@click.option("--min-score", type=float, help="Drop hits below this cosine score.")
+@library_options
+def search(
+    text: str | None,
+    image: str | None,
+    top: int,
+    as_json: bool,
+    paths_only: bool,
+    after: str | None,
+    before: str | None,
+    folder: str | None,
+    camera: str | None,
+    has_gps: bool | None,
+    min_score: float | None,
+    config: Config,
+) -> None:
+    """Search for TEXT, e.g. huisou search "dog on a beach" or 'beach +sunset -people'."""
+    import os
+
+    from huisou.core.search import Searcher, SearchFilters
+
+    if as_json and paths_only:
+        raise click.UsageError("use either --json or --paths, not both")
+    if not text and not image:
+        raise click.UsageError("give a query TEXT or --image PATH")
+    filters = SearchFilters(
+        folder=os.path.abspath(folder) if folder else None,
+        after=_date(after, "--after"),
+        before=_date(before, "--before"),
+        camera=camera,
+        has_gps=has_gps,
+    )
+    library = open_library(config)
+    hits = Searcher(library).search(
+        text, image=image, top=top, filters=filters, min_score=min_score
+    )
+    if as_json:
+        print_json([hit.to_json() for hit in hits])
+    elif paths_only:
+        for hit in hits:
+            click.echo(hit.path)
+    else:
+        if not hits:
+            click.echo("no matches", err=True)
+        for hit in hits:
+            when = (hit.taken_at or "")[:10]
+            click.echo(f"{hit.score:.3f}  {when:10}  {hit.path}")

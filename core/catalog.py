@@ -1,0 +1,385 @@
+"""The catalog: sources, items and which items have vectors for which model, in one SQLite file.
+
+Schema changes are numbered migrations applied in order and recorded in ``PRAGMA user_version``,
+so an old library opens in a new huisou without a manual step.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from huisou.core import db
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: initial schema
+    """
+    CREATE TABLE sources (
+        id INTEGER PRIMARY KEY,
+        type TEXT NOT NULL,
+        root TEXT NOT NULL,
+        options TEXT NOT NULL DEFAULT '{}',
+        added_at REAL NOT NULL,
+        last_indexed_at REAL,
+        UNIQUE (type, root)
+    );
+    CREATE TABLE items (
+        id INTEGER PRIMARY KEY,
+        source_id INTEGER REFERENCES sources(id) ON DELETE SET NULL,
+        path TEXT NOT NULL UNIQUE,
+        folder TEXT NOT NULL,
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        content_hash TEXT,
+        status TEXT NOT NULL,
+        error TEXT,
+        format TEXT,
+        width INTEGER,
+        height INTEGER,
+        orientation INTEGER,
+        taken_at TEXT,
+        taken_at_source TEXT,
+        camera_make TEXT,
+        camera_model TEXT,
+        gps_lat REAL,
+        gps_lon REAL,
+        group_key TEXT,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX items_folder ON items (folder);
+    CREATE INDEX items_hash ON items (content_hash);
+    CREATE INDEX items_taken_at ON items (taken_at);
+    CREATE INDEX items_source ON items (source_id);
+    CREATE TABLE models (
+        fingerprint TEXT PRIMARY KEY,
+        backend TEXT NOT NULL,
+        name TEXT,
+        dimensions INTEGER NOT NULL,
+        store TEXT,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE embeddings (
+        item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        model TEXT NOT NULL REFERENCES models(fingerprint) ON DELETE CASCADE,
+        PRIMARY KEY (item_id, model)
+    ) WITHOUT ROWID;
+    CREATE INDEX embeddings_model ON embeddings (model);
+    """,
+)
+
+ITEM_COLUMNS = (
+    "id", "source_id", "path", "folder", "name", "size", "mtime_ns", "content_hash", "status",
+    "error", "format", "width", "height", "orientation", "taken_at", "taken_at_source",
+    "camera_make", "camera_model", "gps_lat", "gps_lon", "group_key", "updated_at",
+)
+METADATA_COLUMNS = (
+    "format", "width", "height", "orientation", "taken_at", "taken_at_source", "camera_make",
+    "camera_model", "gps_lat", "gps_lon",
+)
+
+
+@dataclass
+class SourceRecord:
+    id: int
+    type: str
+    root: str
+    options: dict[str, Any]
+    added_at: float
+    last_indexed_at: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "type": self.type, "root": self.root, "options": self.options,
+            "added_at": self.added_at, "last_indexed_at": self.last_indexed_at,
+        }
+
+
+def split_path(path: str) -> tuple[str, str]:
+    """``(folder, name)`` of a path or URI, split at the last slash."""
+    folder, _, name = path.rpartition("/")
+    return folder or "/", name
+
+
+class Catalog:
+    """Typed access to the library database. One instance per thread that writes."""
+
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+        self.path = str(path)
+        if not readonly:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.conn = db.connect(self.path, readonly=readonly)
+        if not readonly:
+            self._migrate()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version={number}")
+
+    @property
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``: the write lock is taken up front, so a concurrent
+        writer waits on the busy timeout instead of failing half-way through a batch."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- sources -------------------------------------------------------------------------------
+
+    def add_source(self, type_id: str, root: str, options: dict[str, Any] | None = None) -> int:
+        """Add a source or update its options; returns its id."""
+        opts = json.dumps(options or {}, sort_keys=True)
+        with self.transaction():
+            row = self.conn.execute(
+                "SELECT id FROM sources WHERE type=? AND root=?", (type_id, root)
+            ).fetchone()
+            if row:
+                self.conn.execute("UPDATE sources SET options=? WHERE id=?", (opts, row[0]))
+                return int(row[0])
+            cur = self.conn.execute(
+                "INSERT INTO sources (type, root, options, added_at) VALUES (?, ?, ?, ?)",
+                (type_id, root, opts, time.time()),
+            )
+            return int(cur.lastrowid)
+
+    def remove_source(self, source_id: int) -> int:
+        """Forget a source and its items (the photos themselves are untouched)."""
+        with self.transaction():
+            removed = self.conn.execute(
+                "DELETE FROM items WHERE source_id=?", (source_id,)
+            ).rowcount
+            self.conn.execute("DELETE FROM sources WHERE id=?", (source_id,))
+        return removed
+
+    def sources(self) -> list[SourceRecord]:
+        rows = self.conn.execute(
+            "SELECT id, type, root, options, added_at, last_indexed_at FROM sources ORDER BY id"
+        ).fetchall()
+        return [
+            SourceRecord(r[0], r[1], r[2], json.loads(r[3] or "{}"), r[4], r[5]) for r in rows
+        ]
+
+    def source_counts(self, source_id: int) -> dict[str, int]:
+        rows = self.conn.execute(
+            "SELECT status, COUNT(*) FROM items WHERE source_id=? GROUP BY status", (source_id,)
+        ).fetchall()
+        return {status: count for status, count in rows}
+
+    def mark_source_indexed(self, source_id: int) -> None:
+        self.conn.execute(
+            "UPDATE sources SET last_indexed_at=? WHERE id=?", (time.time(), source_id)
+        )
+
+    # -- items ---------------------------------------------------------------------------------
+
+    def stat_index(self, source_id: int) -> dict[str, tuple[int, int, int, str]]:
+        """``path -> (id, size, mtime_ns, status)`` for a source: the fast-path diff table."""
+        rows = self.conn.execute(
+            "SELECT path, id, size, mtime_ns, status FROM items WHERE source_id=?", (source_id,)
+        )
+        return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
+
+    def embedded_ids(self, model: str) -> set[int]:
+        rows = self.conn.execute("SELECT item_id FROM embeddings WHERE model=?", (model,))
+        return {r[0] for r in rows}
+
+    def item_by_path(self, path: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE path=?", (path,)
+        ).fetchone()
+        return dict(zip(ITEM_COLUMNS, row)) if row else None
+
+    def items_by_ids(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        out: dict[int, dict[str, Any]] = {}
+        ids = list(ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = self.conn.execute(
+                f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE id IN "
+                f"({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for row in rows:
+                out[row[0]] = dict(zip(ITEM_COLUMNS, row))
+        return out
+
+    def hashes_of(self, ids: Iterable[int]) -> dict[str, int]:
+        """``content_hash -> id`` for the given items (used to recognise moved photos)."""
+        out: dict[str, int] = {}
+        ids = list(ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = self.conn.execute(
+                "SELECT content_hash, id FROM items WHERE content_hash IS NOT NULL AND id IN "
+                f"({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            out.update({r[0]: r[1] for r in rows})
+        return out
+
+    def upsert_item(
+        self,
+        *,
+        source_id: int | None,
+        path: str,
+        size: int,
+        mtime_ns: int,
+        status: str,
+        content_hash: str | None = None,
+        error: str | None = None,
+        group_key: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> int:
+        """Insert or update an item by path; returns its id. Call inside a transaction."""
+        folder, name = split_path(path)
+        meta = {col: (metadata or {}).get(col) for col in METADATA_COLUMNS}
+        values = {
+            "source_id": source_id, "path": path, "folder": folder, "name": name, "size": size,
+            "mtime_ns": mtime_ns, "content_hash": content_hash, "status": status, "error": error,
+            "group_key": group_key, "updated_at": time.time(), **meta,
+        }
+        cols = list(values)
+        row = self.conn.execute(
+            f"INSERT INTO items ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+            f"ON CONFLICT(path) DO UPDATE SET "
+            f"{', '.join(f'{c}=excluded.{c}' for c in cols if c != 'path')} RETURNING id",
+            [values[c] for c in cols],
+        ).fetchone()
+        return int(row[0])
+
+    def touch_item(self, item_id: int, size: int, mtime_ns: int) -> None:
+        """Record a new size/mtime for content that did not change (same hash)."""
+        self.conn.execute(
+            "UPDATE items SET size=?, mtime_ns=?, updated_at=? WHERE id=?",
+            (size, mtime_ns, time.time(), item_id),
+        )
+
+    def move_item(
+        self, item_id: int, source_id: int | None, path: str, size: int, mtime_ns: int
+    ) -> None:
+        """Give an existing item (and so its vectors) a new path."""
+        folder, name = split_path(path)
+        self.conn.execute("DELETE FROM items WHERE path=? AND id<>?", (path, item_id))
+        self.conn.execute(
+            "UPDATE items SET source_id=?, path=?, folder=?, name=?, size=?, mtime_ns=?, "
+            "updated_at=? WHERE id=?",
+            (source_id, path, folder, name, size, mtime_ns, time.time(), item_id),
+        )
+
+    def delete_items(self, ids: Sequence[int]) -> None:
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            self.conn.execute(
+                f"DELETE FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+
+    # -- models and embeddings -------------------------------------------------------------
+
+    def ensure_model(
+        self, fingerprint: str, backend: str, name: str | None, dimensions: int, store: str
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO models (fingerprint, backend, name, dimensions, store, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(fingerprint) DO UPDATE SET store=excluded.store",
+            (fingerprint, backend, name, dimensions, store, time.time()),
+        )
+
+    def models(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT m.fingerprint, m.backend, m.name, m.dimensions, m.store, "
+            "(SELECT COUNT(*) FROM embeddings e WHERE e.model = m.fingerprint) FROM models m"
+        ).fetchall()
+        keys = ("fingerprint", "backend", "name", "dimensions", "store", "vectors")
+        return [dict(zip(keys, r)) for r in rows]
+
+    def mark_embedded(self, item_ids: Sequence[int], model: str) -> None:
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO embeddings (item_id, model) VALUES (?, ?)",
+            [(i, model) for i in item_ids],
+        )
+
+    def unmark_embedded(self, item_ids: Sequence[int], model: str) -> None:
+        self.conn.executemany(
+            "DELETE FROM embeddings WHERE item_id=? AND model=?", [(i, model) for i in item_ids]
+        )
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def status_counts(self) -> dict[str, int]:
+        rows = self.conn.execute("SELECT status, COUNT(*) FROM items GROUP BY status").fetchall()
+        return {status: count for status, count in rows}
+
+    def failures(self, limit: int = 1000) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT path, status, error FROM items WHERE status IN ('unreadable', 'unsupported') "
+            "ORDER BY path LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [{"path": r[0], "status": r[1], "error": r[2]} for r in rows]
+
+    def filter_ids(
+        self,
+        model: str,
+        *,
+        folder: str | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        camera: str | None = None,
+        has_gps: bool | None = None,
+    ) -> list[int] | None:
+        """Ids of embedded items matching the filters, or None when no filter is set."""
+        clauses: list[str] = []
+        params: list[Any] = [model]
+        if folder:
+            prefix = folder.rstrip("/")
+            clauses.append("(i.folder = ? OR i.folder LIKE ? ESCAPE '\\')")
+            escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params += [prefix, escaped + "/%"]
+        if after:
+            clauses.append("i.taken_at >= ?")
+            params.append(after)
+        if before:
+            clauses.append("i.taken_at < ?")
+            params.append(before)
+        if camera:
+            clauses.append(
+                "(LOWER(COALESCE(i.camera_make, '') || ' ' || COALESCE(i.camera_model, '')) "
+                "LIKE ?)"
+            )
+            params.append(f"%{camera.lower()}%")
+        if has_gps is not None:
+            clauses.append("i.gps_lat IS NOT NULL" if has_gps else "i.gps_lat IS NULL")
+        if not clauses:
+            return None
+        rows = self.conn.execute(
+            "SELECT i.id FROM items i JOIN embeddings e ON e.item_id = i.id AND e.model = ? "
+            f"WHERE {' AND '.join(clauses)}",
+            params,
+        )
+        return [r[0] for r in rows]
+
+    def integrity_check(self) -> str:
+        return self.conn.execute("PRAGMA integrity_check").fetchone()[0]

@@ -1,0 +1,401 @@
+"""The indexing pipeline: one generator of progress events for both the CLI and the TUI.
+
+Flow: scan every source (stat only) → diff against the catalog (size + mtime_ns) → read,
+hash, decode, extract metadata and preprocess new/changed files on a thread pool → embed in
+batches on the calling thread → commit each batch (catalog rows + vectors) in one
+transaction → remove what is gone. A killed run loses at most the batch in flight and resumes
+without duplicates, because every batch is committed whole and vector upserts are idempotent.
+
+Moves and renames: a new path whose content hash equals that of a vanished item takes over
+that item's row, so its vectors are kept and nothing is re-embedded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from huisou.core.catalog import SourceRecord
+from huisou.core.errors import MediaError, UnsupportedMedia
+from huisou.core.events import (
+    BatchDone,
+    Event,
+    Finished,
+    ItemFailed,
+    ScanFinished,
+    ScanStarted,
+    SourceWarning,
+)
+from huisou.core.interfaces import IndexRun, MediaItem, MediaSource
+from huisou.core.library import Library
+
+FAILED_STATUSES = ("unreadable", "unsupported", "skipped")
+
+
+@dataclass
+class _Job:
+    """A file that needs reading: new, changed, or not yet embedded for this model."""
+
+    source_id: int
+    source: MediaSource
+    item: MediaItem
+    old_id: int | None = None
+    old_hash: str | None = None
+    allow_move: bool = True
+
+
+@dataclass
+class _Prepared:
+    job: _Job
+    content_hash: str
+    metadata: dict[str, Any]
+    prepared: Any
+
+
+@dataclass
+class _Failed:
+    job: _Job
+    content_hash: str | None
+    status: str
+    reason: str
+
+
+@dataclass
+class _Same:
+    """Changed mtime, same bytes: only the stat is updated."""
+
+    job: _Job
+
+
+@dataclass
+class _MoveCandidate:
+    job: _Job
+    content_hash: str
+    gone_id: int
+
+
+@dataclass
+class _Plan:
+    jobs: list[_Job] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: int = 0
+    gone: dict[int, str] = field(default_factory=dict)  # id -> path
+    seen: int = 0
+    new: int = 0
+    changed: int = 0
+
+
+def content_hash(data: bytes) -> str:
+    """128-bit BLAKE2b of the file bytes: fast, and collisions are not a practical concern."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+class Indexer:
+    """Runs one indexing pass over some sources of a library."""
+
+    def __init__(
+        self,
+        library: Library,
+        sources: Sequence[tuple[SourceRecord, MediaSource]] | None = None,
+        *,
+        cancel: threading.Event | None = None,
+        retry_failed: bool = False,
+        batch_size: int | None = None,
+        threads: int | None = None,
+    ) -> None:
+        self.library = library
+        self.sources = list(sources) if sources is not None else library.sources()
+        self.cancel = cancel or threading.Event()
+        self.retry_failed = retry_failed
+        self.batch_size = batch_size or library.config.batch_size
+        self.threads = threads or library.config.effective_threads
+
+    # -- scan and diff -----------------------------------------------------------------------
+
+    def _plan(self, model: str) -> Iterator[Event | _Plan]:
+        catalog = self.library.catalog
+        plan = _Plan()
+        embedded = catalog.embedded_ids(model)
+        for record, source in self.sources:
+            known = catalog.stat_index(record.id)
+            seen: set[str] = set()
+            try:
+                for item in source.scan(self.cancel):
+                    seen.add(item.path)
+                    previous = known.get(item.path)
+                    if previous is None:
+                        plan.new += 1
+                        plan.jobs.append(_Job(record.id, source, item))
+                        continue
+                    item_id, size, mtime_ns, status = previous
+                    if size != item.size or mtime_ns != item.mtime_ns:
+                        plan.changed += 1
+                        plan.jobs.append(_Job(record.id, source, item, old_id=item_id))
+                    elif status == "indexed" and item_id in embedded:
+                        plan.unchanged += 1
+                    elif status in FAILED_STATUSES and not self.retry_failed:
+                        plan.skipped += 1
+                    else:
+                        plan.jobs.append(
+                            _Job(record.id, source, item, old_id=item_id, allow_move=False)
+                        )
+            except MediaError as exc:  # the whole source is unavailable: touch nothing
+                yield SourceWarning(record.root, str(exc))
+                continue
+            finally:
+                for warning in source.warnings:
+                    yield SourceWarning(record.root, warning)
+                source.warnings.clear()
+            if self.cancel.is_set():
+                break  # an incomplete scan must not delete anything
+            for path, (item_id, *_rest) in known.items():
+                if path not in seen:
+                    plan.gone[item_id] = path
+            plan.seen += len(seen)
+        yield plan
+
+    # -- per-file work on pool threads -----------------------------------------------------
+
+    def _work(self, job: _Job, gone_hashes: dict[str, int], size_hint: int) -> Any:
+        backend = self.library.backend
+        host = self.library.host
+        digest: str | None = None
+        try:
+            with job.source.open(job.item) as fh:
+                data = fh.read()
+            digest = content_hash(data)
+            if job.old_hash is not None and digest == job.old_hash:
+                return _Same(job)
+            if job.allow_move and digest in gone_hashes:
+                return _MoveCandidate(job, digest, gone_hashes[digest])
+            if not data:
+                raise MediaError("empty file (0 bytes)")
+            decoded = host.load_image(job.item, io.BytesIO(data), size_hint)
+            if decoded is None:
+                raise UnsupportedMedia("no decoder installed for this file format")
+            metadata: dict[str, Any] = {}
+            for extractor in host.metadata_extractors():
+                try:
+                    metadata.update(extractor.extract(job.item, io.BytesIO(data)) or {})
+                except Exception:  # an extractor bug costs metadata, never the photo
+                    continue
+            metadata.update(
+                width=decoded.width,
+                height=decoded.height,
+                format=decoded.format,
+                orientation=decoded.orientation,
+            )
+            prepared = backend.prepare_image(decoded.image)
+            return _Prepared(job, digest, metadata, prepared)
+        except MediaError as exc:
+            return _Failed(job, digest, exc.status, str(exc))
+        except MemoryError:
+            return _Failed(job, digest, "unreadable", "out of memory while decoding")
+        except OSError as exc:
+            return _Failed(job, digest, "unreadable", f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # a decoder bug on one file must not stop the run
+            return _Failed(job, digest, "unreadable", f"{type(exc).__name__}: {exc}")
+
+    # -- the run ---------------------------------------------------------------------------
+
+    def run(self) -> Iterator[Event]:
+        """Yield progress events; the last one is :class:`Finished`."""
+        library = self.library
+        catalog = library.catalog
+        backend = library.backend
+        store = library.store
+        model = backend.model_fingerprint
+        started = time.monotonic()
+        run = IndexRun(
+            sources=[record.root for record, _ in self.sources],
+            model_fingerprint=model,
+            db_path=str(library.config.db_path),
+            started_at=time.time(),
+        )
+        summary = Finished()
+        library.host.before_index(run)
+        try:
+            yield ScanStarted(run.sources)
+            plan: _Plan | None = None
+            for event in self._plan(model):
+                if isinstance(event, _Plan):
+                    plan = event
+                else:
+                    yield event
+            assert plan is not None
+            summary.unchanged = plan.unchanged
+            summary.skipped = plan.skipped
+            yield ScanFinished(
+                plan.seen, plan.new, plan.changed, plan.unchanged, len(plan.gone), len(plan.jobs)
+            )
+            if not self.cancel.is_set():
+                yield from self._process(plan, summary, run, started)
+            if not self.cancel.is_set():
+                self._remove_gone(plan, summary)
+                with catalog.transaction():
+                    for record, _ in self.sources:
+                        catalog.mark_source_indexed(record.id)
+        except BaseException as exc:
+            if not isinstance(exc, GeneratorExit):
+                library.host.on_index_error(run, exc)
+            raise
+        finally:
+            library.release_models()
+        summary.cancelled = self.cancel.is_set()
+        summary.seconds = round(time.monotonic() - started, 3)
+        library.host.after_index(run, summary)
+        yield summary
+
+    def _process(
+        self, plan: _Plan, summary: Finished, run: IndexRun, started: float
+    ) -> Iterator[Event]:
+        catalog = self.library.catalog
+        changed_ids = [job.old_id for job in plan.jobs if job.old_id is not None]
+        old_hashes = {v: k for k, v in catalog.hashes_of(changed_ids).items()}
+        for job in plan.jobs:
+            if job.old_id is not None:
+                job.old_hash = old_hashes.get(job.old_id)
+        gone_hashes = catalog.hashes_of(list(plan.gone))
+        claimed: set[int] = set()
+        size_hint = self.library.backend.image_size
+        total = len(plan.jobs)
+        done = 0
+        batch: list[Any] = []
+        window = max(self.batch_size * 2, self.threads * 4)
+        pending: deque[Future[Any]] = deque()
+        jobs = deque(plan.jobs)
+        with ThreadPoolExecutor(self.threads, thread_name_prefix="huisou-decode") as pool:
+            try:
+                while jobs or pending:
+                    while jobs and len(pending) < window:
+                        pending.append(pool.submit(self._work, jobs.popleft(), gone_hashes, size_hint))
+                    result = pending.popleft().result()
+                    if isinstance(result, _MoveCandidate):
+                        if result.gone_id in claimed or result.gone_id not in plan.gone:
+                            result.job.allow_move = False  # a copy, not a move: index it
+                            jobs.appendleft(result.job)
+                            continue
+                        claimed.add(result.gone_id)
+                        plan.gone.pop(result.gone_id)
+                    batch.append(result)
+                    prepared = sum(isinstance(r, _Prepared) for r in batch)
+                    if prepared >= self.batch_size or len(batch) >= self.batch_size * 4 or not (
+                        jobs or pending
+                    ):
+                        done += len(batch)
+                        yield from self._commit(batch, summary, run, done, total, started)
+                        batch = []
+                        if self.cancel.is_set():
+                            break
+            finally:
+                for future in pending:
+                    future.cancel()
+
+    def _commit(
+        self,
+        batch: list[Any],
+        summary: Finished,
+        run: IndexRun,
+        done: int,
+        total: int,
+        started: float,
+    ) -> Iterator[Event]:
+        library = self.library
+        catalog = library.catalog
+        store = library.store
+        model = library.backend.model_fingerprint
+        prepared = [r for r in batch if isinstance(r, _Prepared)]
+        vectors = library.backend.embed_images([r.prepared for r in prepared]) if prepared else None
+        failures: list[tuple[str, str, str]] = []
+        with catalog.transaction():
+            ids: list[int] = []
+            for result in prepared:
+                job = result.job
+                ids.append(
+                    catalog.upsert_item(
+                        source_id=job.source_id,
+                        path=job.item.path,
+                        size=job.item.size,
+                        mtime_ns=job.item.mtime_ns,
+                        status="indexed",
+                        content_hash=result.content_hash,
+                        group_key=job.item.group,
+                        metadata=result.metadata,
+                    )
+                )
+            if ids:
+                store.upsert(ids, vectors)
+                catalog.mark_embedded(ids, model)
+            dropped: list[int] = []
+            for result in batch:
+                job = result.job
+                if isinstance(result, _Failed):
+                    item_id = catalog.upsert_item(
+                        source_id=job.source_id,
+                        path=job.item.path,
+                        size=job.item.size,
+                        mtime_ns=job.item.mtime_ns,
+                        status=result.status,
+                        content_hash=result.content_hash,
+                        error=result.reason,
+                        group_key=job.item.group,
+                    )
+                    dropped.append(item_id)
+                    failures.append((job.item.path, result.status, result.reason))
+                elif isinstance(result, _Same):
+                    catalog.touch_item(job.old_id, job.item.size, job.item.mtime_ns)
+                elif isinstance(result, _MoveCandidate):
+                    catalog.move_item(
+                        result.gone_id, job.source_id, job.item.path, job.item.size,
+                        job.item.mtime_ns,
+                    )
+            if dropped:
+                store.delete(dropped)
+                catalog.unmark_embedded(dropped, model)
+        summary.indexed += len(prepared)
+        summary.moved += sum(isinstance(r, _MoveCandidate) for r in batch)
+        summary.unchanged += sum(isinstance(r, _Same) for r in batch)
+        for path, status, reason in failures:
+            if status == "skipped":
+                summary.skipped += 1
+            else:
+                summary.failed += 1
+                summary.failures.append({"path": path, "status": status, "reason": reason})
+            yield ItemFailed(path, status, reason)
+        if prepared:
+            library.host.items_indexed(run, [r.job.item.path for r in prepared])
+        if failures:
+            library.host.items_failed(run, failures)
+        elapsed = max(time.monotonic() - started, 1e-6)
+        rate = done / elapsed
+        eta = (total - done) / rate if rate > 0 else None
+        yield BatchDone(
+            done=done,
+            total=total,
+            path=batch[-1].job.item.path,
+            rate=round(rate, 2),
+            eta_seconds=round(eta, 1) if eta is not None else None,
+            failed=summary.failed,
+        )
+
+    def _remove_gone(self, plan: _Plan, summary: Finished) -> None:
+        if not plan.gone:
+            return
+        ids = list(plan.gone)
+        catalog = self.library.catalog
+        with catalog.transaction():
+            self.library.store.delete(ids)
+            catalog.delete_items(ids)
+        summary.removed = len(ids)
+
+
+def index(library: Library, **kwargs: Any) -> Iterator[Event]:
+    """Convenience: ``for event in index(library): ...``."""
+    return Indexer(library, **kwargs).run()

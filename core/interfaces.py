@@ -1,0 +1,258 @@
+"""The contracts plugins implement: media sources, embedding backends, vector stores, metadata.
+
+The docstrings here *are* the contract; ``huisou.testing`` has a contract test suite per ABC
+that a plugin's own tests subclass. This module imports nothing heavy: numpy and Pillow types
+appear only in annotations.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, TypedDict
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    import numpy as np
+    from PIL import Image
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    """One candidate photo as a source sees it, from a ``stat`` alone (no ``open``).
+
+    ``path`` is the catalog key: an absolute path for file sources, or a URI for others.
+    ``group`` ties items that belong together (a burst series) without merging them.
+    """
+
+    path: str
+    size: int
+    mtime_ns: int
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """A declared option of a source or backend, so CLI, TUI and docs can list it."""
+
+    name: str
+    help: str
+    default: Any = None
+    multiple: bool = False
+
+
+class MediaSource(ABC):
+    """Finds photos. Subclasses are registered through ``register_media_sources``.
+
+    Contract:
+    - ``scan`` yields every candidate file under the source with a stat only; it never opens
+      files (the catalog decides what changed, so unchanged files cost no ``open()``).
+    - ``scan`` checks ``cancel`` often and stops quietly when it is set.
+    - A directory that cannot be read is reported through ``self.warnings`` and skipped.
+    - ``open`` returns a readable binary file for an item; the caller closes it.
+    - ``explain_exclusion`` tells why a path is not a candidate (for ``huisou info``).
+    - Sources never modify or delete the user's files.
+    """
+
+    #: Short identifier used in the catalog and on the command line (``folder``, ``android``).
+    type_id: ClassVar[str]
+    #: Options ``__init__`` accepts besides ``root``.
+    options: ClassVar[tuple[OptionSpec, ...]] = ()
+
+    def __init__(self, root: str, **options: Any) -> None:
+        self.root = root
+        self.config = options
+        self.warnings: list[str] = []
+
+    @abstractmethod
+    def scan(self, cancel: threading.Event | None = None) -> Iterator[MediaItem]:
+        """Yield candidate items, stat only."""
+
+    def open(self, item: MediaItem) -> BinaryIO:
+        """Open an item for reading. The default opens ``item.path`` as a local file."""
+        return open(item.path, "rb")  # noqa: SIM115 - caller closes
+
+    def explain_exclusion(self, path: str) -> str | None:
+        """Return the rule that excludes ``path`` from this source, or None if it is included."""
+        return None
+
+    def contains(self, path: str) -> bool:
+        """Whether ``path`` lies under this source's root (used to find an item's source)."""
+        root = self.root.rstrip("/") + "/"
+        return path == self.root or path.startswith(root)
+
+
+@dataclass
+class DecodedImage:
+    """A decoded photo, EXIF orientation already applied.
+
+    ``image`` may be reduced (JPEG draft decode) but never below the ``size_hint`` asked for;
+    ``width``/``height`` are the full-resolution size *after* orientation.
+    """
+
+    image: Image.Image
+    width: int
+    height: int
+    format: str
+    orientation: int = 1
+
+
+class Metadata(TypedDict, total=False):
+    """What metadata extractors may return; absent keys mean unknown (never 0 or "")."""
+
+    taken_at: str  # ISO 8601, local time as the camera recorded it
+    taken_at_source: str  # "DateTimeOriginal", "DateTimeDigitized", "DateTime", "file mtime"
+    gps_lat: float
+    gps_lon: float
+    camera_make: str
+    camera_model: str
+    orientation: int
+    width: int
+    height: int
+    format: str
+
+
+class MetadataExtractor(ABC):
+    """Reads metadata from a photo's bytes. Instances are registered.
+
+    Contract: ``extract`` never raises for bad input (any parser error means "no metadata for
+    that field"), never returns placeholder values (GPS 0,0, empty strings), and is thread-safe:
+    it runs on decode-pool threads.
+    """
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def extract(self, item: MediaItem, fp: BinaryIO) -> Metadata:
+        """Return the fields this extractor knows; ``fp`` is positioned at 0 and seekable."""
+
+
+class EmbeddingBackend(ABC):
+    """Turns images and texts into vectors in one shared space.
+
+    Contract:
+    - Heavy resources load lazily: ``embed_images`` must not load the text encoder and
+      ``embed_texts`` must not load the image encoder. ``release`` frees both.
+    - ``prepare_image`` is CPU-only and thread-safe; the indexer calls it on decode threads so
+      preprocessing overlaps with inference. ``embed_images`` receives its results.
+    - Outputs are float32 arrays of shape ``(n, dimensions)``, L2-normalised.
+    - ``model_fingerprint`` changes whenever vectors would change (weights, precision,
+      preprocessing), so the catalog never mixes vector spaces.
+    - ``embed_texts`` raises :class:`~huisou.core.errors.HuisouError` for an empty text.
+    """
+
+    backend_id: ClassVar[str]
+    options: ClassVar[tuple[OptionSpec, ...]] = ()
+
+    def __init__(self, model: str | None = None, **options: Any) -> None:
+        self.model = model
+        self.config = options
+
+    @property
+    @abstractmethod
+    def dimensions(self) -> int:
+        """Vector length."""
+
+    @property
+    @abstractmethod
+    def model_fingerprint(self) -> str:
+        """A stable identifier of the vector space, safe in file and table names."""
+
+    @property
+    def image_size(self) -> int:
+        """Smallest image side the model needs; decoders may reduce to it."""
+        return 224
+
+    def prepare_image(self, image: Image.Image) -> Any:
+        """Preprocess one decoded image (thread-safe, no model needed). Default: identity."""
+        return image
+
+    @abstractmethod
+    def embed_images(self, prepared: Sequence[Any]) -> np.ndarray:
+        """Embed a batch of ``prepare_image`` results."""
+
+    @abstractmethod
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed a batch of query texts."""
+
+    def release(self) -> None:  # noqa: B027 - optional hook, default is a no-op
+        """Free loaded models; the next embed call loads what it needs again."""
+
+    def describe(self) -> dict[str, Any]:
+        """Facts for ``huisou status``/``doctor`` (model name, precision, providers...)."""
+        return {"backend": self.backend_id, "model": self.model, "dimensions": self.dimensions}
+
+
+@dataclass
+class StoreLocation:
+    """Where a vector store keeps one vector space.
+
+    ``connection`` is the catalog's SQLite connection (stores inside the library file use it so
+    a batch commits atomically with the catalog); external stores may ignore it and use
+    ``options`` (a DSN...). ``namespace`` is the model fingerprint: one space per model.
+    """
+
+    db_path: str
+    namespace: str
+    dimensions: int
+    metric: str = "cosine"
+    connection: Any = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class VectorStore(ABC):
+    """Stores vectors by integer item id and answers k-nearest-neighbour queries.
+
+    Contract:
+    - ``upsert`` is idempotent: writing the same id twice leaves one vector (crash-safe resume).
+    - Stores that share the catalog connection must not commit; the indexer commits the batch.
+    - ``search`` returns ``(item_id, score)`` pairs, best first, ``score`` = cosine similarity
+      for unit vectors; ``candidates`` (item ids) restricts the search when given.
+    - Vectors passed in are float32 and L2-normalised.
+    """
+
+    store_id: ClassVar[str]
+
+    def __init__(self, location: StoreLocation) -> None:
+        self.location = location
+
+    @abstractmethod
+    def upsert(self, ids: Sequence[int], vectors: np.ndarray) -> None:
+        """Insert or replace vectors."""
+
+    @abstractmethod
+    def delete(self, ids: Sequence[int]) -> None:
+        """Remove vectors; unknown ids are ignored."""
+
+    @abstractmethod
+    def search(
+        self, vector: np.ndarray, k: int, candidates: Sequence[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """Return up to ``k`` nearest ids with cosine scores, best first."""
+
+    @abstractmethod
+    def count(self) -> int:
+        """Number of stored vectors."""
+
+    def ids(self) -> set[int]:
+        """All stored ids (used to check catalog and store agree after a crash)."""
+        raise NotImplementedError
+
+    def close(self) -> None:  # noqa: B027 - optional hook, default is a no-op
+        """Release resources; the store is not used afterwards."""
+
+    def describe(self) -> dict[str, Any]:
+        """Facts for ``huisou doctor``: implementation in use, notices."""
+        return {"store": self.store_id}
+
+
+@dataclass
+class IndexRun:
+    """What lifecycle hooks learn about a run."""
+
+    sources: list[str]
+    model_fingerprint: str
+    db_path: str
+    started_at: float
+    extra: dict[str, Any] = field(default_factory=dict)
