@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,9 @@ def library_options(func: Callable[..., Any]) -> Callable[..., Any]:
             key: kwargs.pop(key)
             for key in ("db", "model", "backend", "store", "precision", "threads")
         }
+        model = overrides["model"]
+        if model and os.path.isdir(model):  # a model directory: remember it absolutely
+            overrides["model"] = os.path.abspath(model)
         kwargs["config"] = load_config(**overrides)
         return func(*args, **kwargs)
 

@@ -62,7 +62,7 @@ MIGRATIONS: tuple[str, ...] = (
         name TEXT,
         dimensions INTEGER NOT NULL,
         store TEXT,
-        created_at REAL NOT NULL
+        used_at REAL NOT NULL
     );
     CREATE TABLE embeddings (
         item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
@@ -302,10 +302,19 @@ class Catalog:
         self, fingerprint: str, backend: str, name: str | None, dimensions: int, store: str
     ) -> None:
         self.conn.execute(
-            "INSERT INTO models (fingerprint, backend, name, dimensions, store, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(fingerprint) DO UPDATE SET store=excluded.store",
+            "INSERT INTO models (fingerprint, backend, name, dimensions, store, used_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(fingerprint) DO UPDATE SET "
+            "store=excluded.store, used_at=excluded.used_at",
             (fingerprint, backend, name, dimensions, store, time.time()),
         )
+
+    def last_model(self) -> tuple[str, str] | None:
+        """``(backend, name)`` of the model used most recently, so ``huisou search`` uses the
+        model the library was indexed with unless told otherwise."""
+        row = self.conn.execute(
+            "SELECT backend, name FROM models WHERE name IS NOT NULL ORDER BY used_at DESC LIMIT 1"
+        ).fetchone()
+        return (row[0], row[1]) if row else None
 
     def models(self) -> list[dict[str, Any]]:
         rows = self.conn.execute(

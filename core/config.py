@@ -21,6 +21,8 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 APP_NAME = "huisou"
+DEFAULT_BACKEND = "onnx-clip"
+DEFAULT_MODEL = "ViT-B-32__openai"
 
 
 def data_dir() -> Path:
@@ -52,8 +54,8 @@ class Config:
     """Settings; every field can be set in ``config.toml`` and most per command."""
 
     db: str = ""
-    backend: str = "onnx-clip"
-    model: str = "ViT-B-32__openai"
+    backend: str = ""  # "" = the library's last used, else DEFAULT_BACKEND
+    model: str = ""  # "" = the library's last used, else DEFAULT_MODEL
     precision: str = "auto"
     store: str = "auto"
     threads: int = 0  # 0 = all cores

@@ -11,7 +11,7 @@ import threading
 from typing import Any
 
 from huisou.core.catalog import Catalog, SourceRecord
-from huisou.core.config import Config
+from huisou.core.config import DEFAULT_BACKEND, DEFAULT_MODEL, Config
 from huisou.core.errors import HuisouError, PluginError
 from huisou.core.interfaces import EmbeddingBackend, MediaSource, StoreLocation, VectorStore
 from huisou.core.plugins import PluginHost, get_host
@@ -45,14 +45,25 @@ class Library:
         """The embedding backend; constructing it loads no model yet."""
         with self._lock:
             if self._backend is None:
-                cls = self.host.get_backend_class(self.config.backend)
+                backend_id, model = self.model_choice()
+                cls = self.host.get_backend_class(backend_id)
                 self._backend = cls(
-                    model=self.config.model,
+                    model=model,
                     precision=self.config.precision,
                     threads=self.config.effective_threads,
                     models_dir=str(self.config.models_path),
                 )
             return self._backend
+
+    def model_choice(self) -> tuple[str, str]:
+        """``(backend, model)``: the configured ones, else the library's last used, else the
+        defaults — so a library indexed with ``--model X`` is searched with X."""
+        backend, model = self.config.backend, self.config.model
+        if not (backend and model):
+            last = self.catalog.last_model()
+            if last and (not backend or backend == last[0]):
+                backend, model = backend or last[0], model or last[1]
+        return backend or DEFAULT_BACKEND, model or DEFAULT_MODEL
 
     @property
     def store(self) -> VectorStore:

@@ -1,0 +1,36 @@
+"""Shared fixtures of the project's own tests (plugin-author fixtures live in huisou.testing)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def fake_host():
+    """A host with the built-ins and the fake backend/store, no entry points."""
+    import huisou.testing.fakes as fakes
+    from huisou.core.plugins import PluginHost
+
+    host = PluginHost(load_entry_points=False)
+    host.register(fakes, name="fakes")
+    return host
+
+
+@pytest.fixture
+def fake_config(tmp_path: Path):
+    from huisou.core.config import Config
+
+    return Config(db=str(tmp_path / "library.db"), backend="fake", store="memory", batch_size=4)
+
+
+@pytest.fixture
+def fake_library(fake_host, fake_config):
+    from huisou.core.library import Library
+
+    library = Library(fake_config, fake_host)
+    yield library
+    library.close()
