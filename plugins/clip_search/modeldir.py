@@ -1,0 +1,217 @@
+"""The on-disk model directory (Immich's ONNX CLIP layout) and how a ``--model`` value finds one.
+
+Layout, shared with Immich so any of its exports works unchanged::
+
+    NAME/config.json                      embed_dim, vision_cfg, text_cfg (context_length)
+    NAME/textual/model.onnx               text tower; int8 copy: textual/model_int8.onnx
+    NAME/textual/tokenizer.json           Hugging Face ``tokenizers`` file
+    NAME/textual/tokenizer_config.json    pad_token (optional; CLIP pads with <|endoftext|>)
+    NAME/visual/model.onnx                image tower; int8 copy: visual/model_int8.onnx
+    NAME/visual/preprocess_cfg.json       size, mean, std, interpolation, resize_mode
+    NAME/quantization.json                written by ``huisou models quantize`` (measured check)
+
+This module only reads JSON and stats files: no numpy, no onnxruntime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from huisou.core.errors import HuisouError, ModelNotAvailable
+
+#: Files every model directory must have (tokenizer_config.json is optional).
+REQUIRED_FILES: tuple[str, ...] = (
+    "config.json",
+    "textual/model.onnx",
+    "textual/tokenizer.json",
+    "visual/model.onnx",
+    "visual/preprocess_cfg.json",
+)
+TOWERS: tuple[str, ...] = ("visual", "textual")
+INT8_NAME = "model_int8.onnx"
+FP32_NAME = "model.onnx"
+QUANT_RECORD = "quantization.json"
+DIGEST_CACHE = ".huisou-digests.json"
+
+
+class InvalidModelDir(HuisouError):
+    """A directory does not hold a usable model (missing file, unreadable JSON)."""
+
+
+def slug(text: str, limit: int = 40) -> str:
+    """Lowercase ``[a-z0-9_]`` form of a name, safe in SQL table and file names."""
+    cleaned = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    return (cleaned or "model")[:limit].rstrip("_") or "model"
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        raise InvalidModelDir(f"model file missing: {path}") from None
+    except (OSError, ValueError) as exc:
+        raise InvalidModelDir(f"cannot read model file {path}: {exc}") from exc
+
+
+@dataclass
+class ModelDir:
+    """A validated model directory; paths and parsed JSON, nothing loaded into memory."""
+
+    path: Path
+    name: str
+    config: dict[str, Any] = field(default_factory=dict)
+    preprocess_cfg: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], name: str | None = None) -> ModelDir:
+        """Check the layout and parse the small JSON files; raise InvalidModelDir if unusable."""
+        root = Path(path).expanduser()
+        if not root.is_dir():
+            raise InvalidModelDir(f"model directory not found: {root}")
+        missing = [rel for rel in REQUIRED_FILES if not (root / rel).is_file()]
+        if missing:
+            raise InvalidModelDir(
+                f"model directory {root} is incomplete: missing {', '.join(missing)}"
+            )
+        config = _read_json(root / "config.json")
+        preprocess = _read_json(root / "visual" / "preprocess_cfg.json")
+        if not isinstance(config, dict) or not isinstance(config.get("embed_dim"), int):
+            raise InvalidModelDir(f"{root / 'config.json'}: no integer 'embed_dim'")
+        if not isinstance(preprocess, dict):
+            raise InvalidModelDir(f"{root / 'visual/preprocess_cfg.json'}: not a JSON object")
+        return cls(path=root, name=name or root.name, config=config, preprocess_cfg=preprocess)
+
+    # -- facts -------------------------------------------------------------------------------
+
+    @property
+    def embed_dim(self) -> int:
+        return int(self.config["embed_dim"])
+
+    @property
+    def context_length(self) -> int:
+        text_cfg = self.config.get("text_cfg") or {}
+        return int(text_cfg.get("context_length") or 77)
+
+    @property
+    def image_size(self) -> int:
+        size = self.preprocess_cfg.get("size")
+        if size is None:
+            size = (self.config.get("vision_cfg") or {}).get("image_size", 224)
+        if isinstance(size, (list, tuple)):
+            size = size[0]
+        return int(size)
+
+    def tokenizer_config(self) -> dict[str, Any]:
+        path = self.path / "textual" / "tokenizer_config.json"
+        if not path.is_file():
+            return {}
+        data = _read_json(path)
+        return data if isinstance(data, dict) else {}
+
+    def onnx_path(self, tower: str, precision: str) -> Path:
+        """``visual``/``textual`` model file for ``fp32`` or ``int8``."""
+        return self.path / tower / (INT8_NAME if precision == "int8" else FP32_NAME)
+
+    def has_int8(self) -> bool:
+        return all(self.onnx_path(tower, "int8").is_file() for tower in TOWERS)
+
+    def quantization_record(self) -> dict[str, Any]:
+        """What ``huisou models quantize`` measured (empty when never quantized here)."""
+        path = self.path / QUANT_RECORD
+        if not path.is_file():
+            return {}
+        try:
+            data = _read_json(path)
+        except InvalidModelDir:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def size_bytes(self) -> int:
+        return sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())
+
+    # -- identity ----------------------------------------------------------------------------
+
+    def file_digest(self, rel: str) -> str:
+        """sha256 of a file, cached in ``.huisou-digests.json`` by (size, mtime).
+
+        Why cached: hashing a 350 MB tower costs about a second and the fingerprint is needed
+        on every run; the cache is keyed by size and mtime so a replaced file is re-hashed.
+        """
+        target = self.path / rel
+        stat = target.stat()
+        key = f"{stat.st_size}:{stat.st_mtime_ns}"
+        cache_path = self.path / DIGEST_CACHE
+        cache: dict[str, Any] = {}
+        if cache_path.is_file():
+            try:
+                cache = json.loads(cache_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                cache = {}
+        entry = cache.get(rel)
+        if isinstance(entry, dict) and entry.get("key") == key and entry.get("sha256"):
+            return str(entry["sha256"])
+        digest = sha256_file(target)
+        cache[rel] = {"key": key, "sha256": digest}
+        try:
+            tmp = cache_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(cache, indent=1), encoding="utf-8")
+            tmp.replace(cache_path)
+        except OSError:
+            pass  # read-only model directory: hash again next time
+        return digest
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, streamed."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def looks_like_path(model: str) -> bool:
+    """A ``--model`` value is a path when it has a separator or starts with ``.``/``~``."""
+    return os.sep in model or "/" in model or model.startswith((".", "~"))
+
+
+def resolve_model(model: str, models_dir: str | os.PathLike[str]) -> ModelDir:
+    """Find the directory for a catalog name or a path, or explain how to get it.
+
+    Raises ModelNotAvailable (one line: the model, the command to fetch it and where files
+    copied by hand belong) when nothing usable is on disk.
+    """
+    if not model or not model.strip():
+        raise ModelNotAvailable("no model configured: pass --model NAME or a model directory")
+    candidate = Path(model).expanduser()
+    if looks_like_path(model) or (candidate.is_dir() and not Path(models_dir, model).exists()):
+        if not candidate.is_dir():
+            raise ModelNotAvailable(f"model directory not found: {candidate}")
+        return ModelDir.open(candidate)
+    target = Path(models_dir).expanduser() / model
+    if target.is_dir():
+        try:
+            return ModelDir.open(target, name=model)
+        except InvalidModelDir as exc:
+            raise ModelNotAvailable(
+                f"model {model!r} is not fully installed ({exc}); run `huisou models download "
+                f"{model}` to finish it"
+            ) from None
+    from huisou.plugins.clip_search.model_catalog import find_entry
+
+    if find_entry(model) is None:
+        raise ModelNotAvailable(
+            f"unknown model {model!r}: not in the catalog (`huisou models list`) and not a "
+            f"directory; register a model directory with `huisou models install DIR --name {model}`"
+        )
+    raise ModelNotAvailable(
+        f"model {model!r} is not downloaded: run `huisou models download {model}` "
+        f"(or copy its files by hand into {target})"
+    )
