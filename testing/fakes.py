@@ -122,7 +122,7 @@ class MemoryVectorStore(VectorStore):
     def upsert(self, ids: Sequence[int], vectors: Any) -> None:
         import numpy as np
 
-        for item_id, vector in zip(ids, vectors):
+        for item_id, vector in zip(ids, vectors, strict=True):
             self.vectors[int(item_id)] = np.asarray(vector, dtype=np.float32)
 
     def delete(self, ids: Sequence[int]) -> None:

@@ -1,0 +1,178 @@
+"""``MediaSourceContract``: the clauses of :class:`~huisou.core.interfaces.MediaSource`, as tests.
+
+Subclass it in a test module and provide a ``source`` fixture that returns an instance whose
+root holds at least two candidate photos (the ``photo_folder`` fixture is handy)::
+
+    from huisou.testing import MediaSourceContract
+
+    class TestMySource(MediaSourceContract):
+        @pytest.fixture
+        def source(self, photo_folder):
+            return MySource(str(photo_folder))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from huisou.core.interfaces import MediaItem, MediaSource, OptionSpec
+
+_OPEN_EVENTS = {"open", "os.open"}
+_recording: list[set[str]] = []
+_hook_installed = False
+_hook_lock = threading.Lock()
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if _recording and event in _OPEN_EVENTS and args:
+        target = args[0]
+        if isinstance(target, (str, bytes, os.PathLike)):
+            _recording[-1].add(os.path.abspath(os.fsdecode(target)))
+
+
+@contextmanager
+def record_opens() -> Iterator[set[str]]:
+    """Collect the absolute paths opened (``open``/``os.open`` audit events) in the block.
+
+    Audit hooks cannot be removed, so one hook is installed per process and only records while
+    a block is active.
+    """
+    global _hook_installed
+    with _hook_lock:
+        if not _hook_installed:
+            sys.addaudithook(_audit)
+            _hook_installed = True
+    opened: set[str] = set()
+    _recording.append(opened)
+    try:
+        yield opened
+    finally:
+        _recording.pop()
+
+
+def _tree_state(root: str) -> dict[str, tuple[int, int, str]]:
+    state: dict[str, tuple[int, int, str]] = {}
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            st = os.stat(path)
+            digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+            state[path] = (st.st_size, st.st_mtime_ns, digest)
+    return state
+
+
+class MediaSourceContract:
+    """Contract tests for a media source; the subclass provides the ``source`` fixture."""
+
+    #: Minimum number of candidates the ``source`` fixture must offer (cancel needs two).
+    min_items = 2
+
+    @pytest.fixture
+    def source(self) -> MediaSource:
+        raise NotImplementedError("provide a 'source' fixture returning a MediaSource instance")
+
+    @pytest.fixture
+    def items(self, source: MediaSource) -> list[MediaItem]:
+        items = list(source.scan(threading.Event()))
+        assert len(items) >= self.min_items, (
+            f"the 'source' fixture must offer at least {self.min_items} photos, got {len(items)}"
+        )
+        return items
+
+    def test_is_registrable_media_source(self, source: MediaSource) -> None:
+        assert isinstance(source, MediaSource)
+        assert isinstance(type(source).type_id, str) and type(source).type_id
+        for option in type(source).options:
+            assert isinstance(option, OptionSpec), f"{option!r} is not an OptionSpec"
+
+    def test_scan_yields_media_items_with_stat_fields(self, items: list[MediaItem]) -> None:
+        for item in items:
+            assert isinstance(item, MediaItem)
+            assert isinstance(item.path, str) and item.path
+            assert isinstance(item.size, int) and item.size >= 0
+            assert isinstance(item.mtime_ns, int)
+            assert item.group is None or isinstance(item.group, str)
+
+    def test_local_items_match_their_stat(self, items: list[MediaItem]) -> None:
+        local = [item for item in items if os.path.isabs(item.path) and os.path.exists(item.path)]
+        for item in local:
+            st = os.stat(item.path)
+            assert (item.size, item.mtime_ns) == (st.st_size, st.st_mtime_ns), item.path
+
+    def test_scan_yields_each_path_once(self, items: list[MediaItem]) -> None:
+        paths = [item.path for item in items]
+        assert len(paths) == len(set(paths))
+
+    def test_scan_is_repeatable(self, source: MediaSource, items: list[MediaItem]) -> None:
+        again = list(source.scan(threading.Event()))
+        assert sorted(i.path for i in again) == sorted(i.path for i in items)
+
+    def test_scan_never_opens_candidate_files(self, source: MediaSource) -> None:
+        with record_opens() as opened:
+            items = list(source.scan(threading.Event()))
+        candidates = {os.path.abspath(item.path) for item in items}
+        assert not (opened & candidates), f"scan opened photos: {sorted(opened & candidates)}"
+
+    def test_scan_accepts_no_cancel_event(self, source: MediaSource, items: list[MediaItem]) -> None:
+        assert len(list(source.scan())) == len(items)
+
+    def test_scan_stops_quietly_when_cancelled(
+        self, source: MediaSource, items: list[MediaItem]
+    ) -> None:
+        cancel = threading.Event()
+        cancel.set()
+        cancelled = list(source.scan(cancel))  # must not raise
+        assert len(cancelled) < len(items), "scan ignored a cancel event set before it started"
+
+    def test_scan_stops_when_cancelled_midway(
+        self, source: MediaSource, items: list[MediaItem]
+    ) -> None:
+        cancel = threading.Event()
+        got = []
+        for item in source.scan(cancel):
+            got.append(item)
+            cancel.set()
+        assert len(got) < len(items), "scan went on after cancel was set"
+
+    def test_open_returns_the_items_bytes(self, source: MediaSource, items: list[MediaItem]) -> None:
+        for item in items:
+            with source.open(item) as fh:
+                data = fh.read()
+            assert isinstance(data, bytes) and data, item.path
+            assert len(data) == item.size, f"{item.path}: read {len(data)} bytes, size {item.size}"
+
+    def test_scanned_items_are_not_excluded(
+        self, source: MediaSource, items: list[MediaItem]
+    ) -> None:
+        for item in items:
+            assert source.explain_exclusion(item.path) is None, item.path
+
+    def test_source_contains_its_items(self, source: MediaSource, items: list[MediaItem]) -> None:
+        for item in items:
+            assert source.contains(item.path), f"{item.path} is not in source {source.root}"
+
+    def test_can_be_rebuilt_from_root_and_config(
+        self, source: MediaSource, items: list[MediaItem]
+    ) -> None:
+        # The catalog stores (type_id, root, options) and rebuilds the source from them.
+        rebuilt = type(source)(source.root, **source.config)
+        assert sorted(i.path for i in rebuilt.scan()) == sorted(i.path for i in items)
+
+    def test_never_modifies_files(self, source: MediaSource) -> None:
+        roots = {source.root} if os.path.isdir(source.root) else set()
+        items = list(source.scan())
+        roots |= {os.path.dirname(i.path) for i in items if os.path.isabs(i.path)}
+        before = {root: _tree_state(root) for root in roots}
+        for item in list(source.scan()):
+            with source.open(item) as fh:
+                fh.read()
+        after = {root: _tree_state(root) for root in roots}
+        assert after == before
