@@ -87,7 +87,7 @@ def to_rgb(image: Image.Image) -> Image.Image:
         # 16-bit data (PNG I;16, or mode I/F holding values above 255) -> 0..255.
         sixteen_bit = mode.startswith("I;16") or (arr.size > 0 and float(arr.max()) > 255.0)
         scaled = np.clip(arr / 257.0 if sixteen_bit else arr, 0, 255).round().astype(np.uint8)
-        return Image.fromarray(scaled, mode="L").convert("RGB")
+        return Image.fromarray(scaled).convert("RGB")
     return image.convert("RGB")
 
 

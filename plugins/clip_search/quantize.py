@@ -73,7 +73,7 @@ def check_images(count: int = 12, size: int = 256, seed: int = 7) -> list[Any]:
              for _ in range(3)], axis=-1,
         )
         noise = rng.normal(0, 0.04, base.shape)
-        img = Image.fromarray((np.clip(base + noise, 0, 1) * 255).astype(np.uint8), "RGB")
+        img = Image.fromarray((np.clip(base + noise, 0, 1) * 255).astype(np.uint8))
         draw = ImageDraw.Draw(img)
         for _ in range(3):
             x0, y0 = rng.integers(0, size - 40, 2)
