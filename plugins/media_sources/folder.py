@@ -220,6 +220,8 @@ class FolderSource(MediaSource):
                 elif is_file and not self.file_rule(name, rel):
                     files.append(entry)
             for entry, group in self.select(rel_dir, files, names):
+                if cancel is not None and cancel.is_set():
+                    return
                 try:
                     st = entry.stat()
                 except OSError:
