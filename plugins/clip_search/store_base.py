@@ -1,0 +1,292 @@
+"""What the two SQLite vector stores share: tables named per model, a change token, the index.
+
+Both stores keep float32 vectors in the library database (the source of truth, written in the
+indexer's transaction) and search through :class:`~.vector_index.VectorIndex`, a memory-mapped
+sidecar file ``<db>.<namespace>.<store>.vidx`` next to the database.
+
+Staleness: every write sets a new random ``token`` in ``huisou_vector_state`` inside the same
+transaction as the rows. The sidecar records the token it was built at; a search compares it
+with the database's token and rebuilds on any difference. Because the token is random (not a
+counter), a rolled-back write can never be mistaken for a later committed one, and a write
+from another process or connection is noticed by the next search.
+
+This module imports only the standard library; numpy is imported where vectors are handled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+import threading
+from abc import abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from huisou.core import db
+from huisou.core.errors import HuisouError
+from huisou.core.interfaces import StoreLocation, VectorStore
+
+log = logging.getLogger(__name__)
+
+STATE_TABLE = "huisou_vector_state"
+#: Rows per chunk when streaming vectors out of SQLite to build the index.
+SCAN_CHUNK = 4_096
+#: A filter with at most this many ids is answered in SQL when the index would need a rebuild.
+SUBSET_SQL_MAX = 20_000
+#: SQLite host-parameter batch for ``IN (...)`` lists.
+PARAM_BATCH = 500
+
+
+def table_suffix(namespace: str) -> str:
+    """A table-name-safe, collision-free form of a model fingerprint."""
+    safe = re.sub(r"[^0-9A-Za-z_]", "_", namespace)[:48]
+    digest = hashlib.sha1(namespace.encode()).hexdigest()[:8]
+    return f"{safe}_{digest}"
+
+
+class SQLiteVectorStore(VectorStore):
+    """Base class: subclasses define the vector table and how to read and write it."""
+
+    def __init__(self, location: StoreLocation) -> None:
+        super().__init__(location)
+        if location.metric != "cosine":
+            raise HuisouError(f"vector store {self.store_id!r} supports only cosine distance, "
+                              f"not {location.metric!r}")
+        self.dims = int(location.dimensions)
+        self.namespace = location.namespace
+        self.suffix = table_suffix(location.namespace)
+        self._own_conn = location.connection is None
+        self.conn = location.connection if location.connection is not None else db.connect(
+            location.db_path
+        )
+        self._lock = threading.RLock()
+        self._index: Any = None
+        self.rerank: int | None = location.options.get("rerank")
+        memory = location.db_path in ("", ":memory:") or location.db_path.startswith("file::memory")
+        self.sidecar_path: str | None = None
+        if not memory and location.options.get("sidecar", True):
+            self.sidecar_path = f"{location.db_path}.{self.suffix}.{self.store_id}.vidx"
+        self.prepare_connection()
+        with self._write():
+            self.conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (namespace TEXT NOT NULL, "
+                "store TEXT NOT NULL, token INTEGER NOT NULL, PRIMARY KEY (namespace, store))"
+            )
+            self.create_table()
+            self.conn.execute(
+                f"INSERT OR IGNORE INTO {STATE_TABLE} (namespace, store, token) VALUES (?, ?, ?)",
+                (self.namespace, self.store_id, secrets.randbits(62)),
+            )
+
+    # -- subclass interface ------------------------------------------------------------------
+
+    def prepare_connection(self) -> None:  # noqa: B027 - optional hook
+        """Make the connection usable (load an extension); raise HuisouError if impossible."""
+
+    @abstractmethod
+    def create_table(self) -> None:
+        """Create this namespace's vector table if it does not exist."""
+
+    @abstractmethod
+    def write_rows(self, ids: list[int], blobs: list[bytes]) -> None:
+        """Insert or replace rows (called inside a savepoint)."""
+
+    @abstractmethod
+    def delete_rows(self, ids: list[int]) -> int:
+        """Delete rows; return how many existed."""
+
+    @abstractmethod
+    def scan(self) -> Iterator[tuple[Any, Any]]:
+        """Yield every stored vector as ``(int64 ids, float32 matrix)`` chunks."""
+
+    @abstractmethod
+    def fetch(self, ids: Sequence[int]) -> tuple[Any, Any]:
+        """``(ids, float32 matrix)`` for the given ids that exist."""
+
+    @abstractmethod
+    def count(self) -> int:
+        """Number of stored vectors."""
+
+    # -- transactions and the change token ---------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """A savepoint: atomic with the token bump; inside the indexer's ``BEGIN IMMEDIATE`` it
+        nests (nothing is committed), outside any transaction it behaves like BEGIN/COMMIT."""
+        name = f"huisou_store_{id(self)}"
+        self.conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute(f"ROLLBACK TO {name}")
+            self.conn.execute(f"RELEASE {name}")
+            raise
+        self.conn.execute(f"RELEASE {name}")
+
+    def _bump(self) -> None:
+        self.conn.execute(
+            f"UPDATE {STATE_TABLE} SET token=? WHERE namespace=? AND store=?",
+            (secrets.randbits(62), self.namespace, self.store_id),
+        )
+
+    def token(self) -> int:
+        """The current change token (what a valid sidecar must have been built at)."""
+        row = self.conn.execute(
+            f"SELECT token FROM {STATE_TABLE} WHERE namespace=? AND store=?",
+            (self.namespace, self.store_id),
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    # -- VectorStore -------------------------------------------------------------------------
+
+    def upsert(self, ids: Sequence[int], vectors: Any) -> None:
+        import numpy as np
+
+        ids = [int(i) for i in ids]
+        matrix = np.ascontiguousarray(vectors, dtype=np.float32)
+        if matrix.ndim != 2 or matrix.shape != (len(ids), self.dims):
+            raise ValueError(
+                f"upsert needs {len(ids)} vectors of {self.dims} dimensions, got shape "
+                f"{tuple(matrix.shape)}"
+            )
+        if not ids:
+            return
+        if len(set(ids)) != len(ids):  # last one wins, as with repeated single upserts
+            last = {item_id: row for row, item_id in enumerate(ids)}
+            ids, matrix = list(last), matrix[list(last.values())]
+        blobs = [row.tobytes() for row in matrix]
+        with self._lock, self._write():
+            self.write_rows(ids, blobs)
+            self._bump()
+
+    def delete(self, ids: Sequence[int]) -> None:
+        ids = sorted({int(i) for i in ids})
+        if not ids:
+            return
+        with self._lock, self._write():
+            if self.delete_rows(ids):
+                self._bump()
+
+    def search(
+        self, vector: Any, k: int, candidates: Sequence[int] | None = None
+    ) -> list[tuple[int, float]]:
+        import numpy as np
+
+        query = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)
+        if query.shape[0] != self.dims:
+            raise ValueError(f"query vector has {query.shape[0]} dimensions, "
+                             f"the store {self.dims}")
+        if k <= 0 or (candidates is not None and len(candidates) == 0):
+            return []
+        if candidates is None:
+            found_ids, scores = self.index().search(query, k, rerank=self.rerank)
+            return [(int(i), float(s)) for i, s in zip(found_ids, scores, strict=True)]
+        wanted = sorted({int(c) for c in candidates})
+        index = self.index(build=len(wanted) > SUBSET_SQL_MAX)
+        if index is None:  # stale index and a small filter: no rebuild needed for this query
+            return self.search_candidates(query, k, wanted)
+        found_ids, scores = index.search(query, k, index.rows_of(wanted), rerank=self.rerank)
+        return [(int(i), float(s)) for i, s in zip(found_ids, scores, strict=True)]
+
+    def search_candidates(
+        self, query: Any, k: int, candidates: list[int]
+    ) -> list[tuple[int, float]]:
+        """Exact KNN over the candidates' vectors read from SQL (used when the index is stale).
+
+        Subclasses that can restrict the KNN inside SQL (vec0 ``rowid IN``) override this.
+        """
+        from huisou.plugins.clip_search.vector_index import exact_search
+
+        ids, matrix = self.fetch(candidates)
+        return exact_search(matrix, ids, query, k)
+
+    def ids(self) -> set[int]:
+        return {int(i) for chunk_ids, _ in self.scan() for i in chunk_ids}
+
+    def close(self) -> None:
+        self._index = None
+        if self._own_conn:
+            self.conn.close()
+
+    def describe(self) -> dict[str, Any]:
+        info = db.driver_info()
+        index = self._index
+        return {
+            "store": self.store_id,
+            "driver": info.module,
+            "sqlite_version": info.sqlite_version,
+            "namespace": self.namespace,
+            "vectors": self.count(),
+            "sidecar": self.sidecar_path,
+            "index": None if index is None else ("loaded", len(index)),
+        }
+
+    # -- the index ---------------------------------------------------------------------------
+
+    def index(self, build: bool = True) -> Any:
+        """The search index for the current token: cached, mapped from the sidecar or rebuilt.
+
+        The token check, and a rebuild's scan, run in one read transaction so the snapshot
+        the sidecar describes is exactly the one its token names. With ``build=False`` a
+        stale index is not rebuilt and None is returned.
+        """
+        from huisou.plugins.clip_search.vector_index import VectorIndex
+
+        with self._lock:
+            own_txn = not self.conn.in_transaction
+            if own_txn:
+                self.conn.execute("BEGIN")
+            try:
+                token = self.token()
+                cached = self._index
+                if cached is not None and cached.token == token:
+                    return cached
+                # a sidecar never carries an uncommitted token (see below), so a match is valid
+                index = self._load_sidecar(token)
+                if index is None and build:
+                    # an uncommitted snapshot is built in a temporary file: persisting it would
+                    # replace the sidecar of the committed state with one a rollback orphans
+                    persist = self.sidecar_path if own_txn else None
+                    index = self._build(VectorIndex, token, persist)
+                if index is not None:
+                    self._index = index
+                return index
+            finally:
+                if own_txn:
+                    self.conn.execute("COMMIT")
+
+    def _load_sidecar(self, token: int) -> Any:
+        from huisou.plugins.clip_search.vector_index import VectorIndex
+
+        if not self.sidecar_path:
+            return None
+        try:
+            return VectorIndex.load(self.sidecar_path, token, self.dims)
+        except (OSError, ValueError) as exc:
+            log.info("ignoring unreadable vector index %s: %s", self.sidecar_path, exc)
+            return None
+
+    def _build(self, index_cls: Any, token: int, path: str | None) -> Any:
+        n = self.count()
+        try:
+            return index_cls.build(self.scan(), n, self.dims, token, path)
+        except OSError as exc:  # read-only directory, disk full: fall back to a temp file
+            if path is None:
+                raise
+            log.warning("cannot write vector index %s (%s); using a temporary one", path, exc)
+            return index_cls.build(self.scan(), n, self.dims, token, None)
+
+    def refresh(self) -> None:
+        """Make sure the sidecar matches the database (e.g. right after indexing)."""
+        self.index()
+
+
+def id_batches(ids: Sequence[int], size: int = PARAM_BATCH) -> Iterator[list[int]]:
+    """Split ids for ``IN (?, ...)`` lists under SQLite's host-parameter limit."""
+    ids = list(ids)
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+

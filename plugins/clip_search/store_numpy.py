@@ -1,0 +1,108 @@
+"""The numpy store: float32 BLOBs in a plain table, searched by the shared numpy index.
+
+It needs nothing but numpy and any ``sqlite3``, so it is the fallback where sqlite-vec cannot
+be loaded (Termux has no wheel; many Pythons cannot load SQLite extensions). It is announced
+once per process, and ``describe()`` carries the notice for ``huisou doctor``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
+
+from huisou.core import db
+from huisou.core.interfaces import StoreLocation
+from huisou.plugins.clip_search.store_base import (
+    SCAN_CHUNK,
+    SQLiteVectorStore,
+    id_batches,
+    table_suffix,
+)
+
+log = logging.getLogger(__name__)
+
+NOTICE = (
+    "vectors are searched with numpy over float32 BLOBs (store 'numpy'), not sqlite-vec; "
+    "search speed is the same, SQL KNN queries are not available"
+)
+_announced = False
+
+
+class NumpyVectorStore(SQLiteVectorStore):
+    """Table ``huisou_vectors_<model>(id INTEGER PRIMARY KEY, vector BLOB)``."""
+
+    store_id: ClassVar[str] = "numpy"
+
+    def __init__(self, location: StoreLocation) -> None:
+        global _announced
+        self.table = "huisou_vectors_" + table_suffix(location.namespace)
+        super().__init__(location)
+        if not _announced:
+            _announced = True
+            log.info("%s", NOTICE)
+
+    def create_table(self) -> None:
+        self.conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.table} "
+            "(id INTEGER PRIMARY KEY, vector BLOB NOT NULL)"
+        )
+
+    def write_rows(self, ids: list[int], blobs: list[bytes]) -> None:
+        self.conn.executemany(
+            f"INSERT INTO {self.table} (id, vector) VALUES (?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET vector=excluded.vector",
+            zip(ids, blobs, strict=True),
+        )
+
+    def delete_rows(self, ids: list[int]) -> int:
+        removed = 0
+        for chunk in id_batches(ids):
+            cur = self.conn.execute(
+                f"DELETE FROM {self.table} WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+            removed += max(cur.rowcount, 0)
+        return removed
+
+    def scan(self) -> Iterator[tuple[Any, Any]]:
+        import numpy as np
+
+        cur = self.conn.execute(f"SELECT id, vector FROM {self.table} ORDER BY id")
+        while True:
+            rows = cur.fetchmany(SCAN_CHUNK)
+            if not rows:
+                return
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+            yield ids, matrix.reshape(len(rows), self.dims)
+
+    def fetch(self, ids: Sequence[int]) -> tuple[Any, Any]:
+        import numpy as np
+
+        found: list[int] = []
+        blobs: list[bytes] = []
+        for chunk in id_batches(sorted({int(i) for i in ids})):
+            rows = self.conn.execute(
+                f"SELECT id, vector FROM {self.table} WHERE id IN "
+                f"({','.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+            found += [r[0] for r in rows]
+            blobs += [r[1] for r in rows]
+        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(found), self.dims)
+        return np.asarray(found, dtype=np.int64), matrix
+
+    def count(self) -> int:
+        return int(self.conn.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0])
+
+    def ids(self) -> set[int]:
+        return {int(r[0]) for r in self.conn.execute(f"SELECT id FROM {self.table}")}
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        info["table"] = self.table
+        info["notice"] = NOTICE
+        extension = db.driver_info()
+        if not extension.can_load_extensions:
+            info["notice"] += f" ({extension.reason})"
+        return info

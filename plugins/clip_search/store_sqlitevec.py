@@ -1,0 +1,176 @@
+"""The sqlite-vec store: a ``vec0`` table per model in the library database.
+
+Vectors live in ``vec_<model>`` (``float[d]``, cosine distance), so any SQLite client with the
+extension can run KNN over the library. Interactive search goes through the shared memory-mapped
+index (vec0's own brute-force KNN takes ~130 ms at 100k vectors; the index ~8 ms, same results
+to recall ≥ 0.99), and filtered searches whose index is stale run *inside* vec0's KNN query
+with a ``rowid IN (...)`` constraint (supported since sqlite-vec 0.1.6) instead of over-fetching.
+
+Building the index reads vec0's chunk shadow tables directly (``<t>_chunks`` rowids and
+validity bitmap + ``<t>_vector_chunks00`` vectors, 1024 rows per BLOB): ~60 ms for 100k
+vectors, where ``SELECT rowid, embedding`` from vec0 takes ~4 s. If the shadow layout is not
+the one this code knows (a future sqlite-vec), it falls back to the slow, public scan.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
+
+from huisou.core import db
+from huisou.core.errors import HuisouError
+from huisou.core.interfaces import StoreLocation
+from huisou.plugins.clip_search.store_base import SQLiteVectorStore, id_batches, table_suffix
+
+log = logging.getLogger(__name__)
+
+
+class SqliteVecStore(SQLiteVectorStore):
+    """``CREATE VIRTUAL TABLE vec_<model> USING vec0(embedding float[d] distance_metric=cosine)``."""
+
+    store_id: ClassVar[str] = "sqlite-vec"
+
+    def __init__(self, location: StoreLocation) -> None:
+        self.table = "vec_" + table_suffix(location.namespace)
+        self.vec_version: str | None = None
+        super().__init__(location)
+
+    def prepare_connection(self) -> None:
+        try:
+            import sqlite_vec
+        except ImportError:
+            raise HuisouError(
+                "sqlite-vec is not installed (pip install sqlite-vec; Termux has no wheel)"
+            ) from None
+        version = self._loaded_version()
+        if version is None:
+            reason = db.load_extension(self.conn, sqlite_vec.load)
+            if reason is not None:
+                if self._own_conn:
+                    self.conn.close()
+                raise HuisouError(f"cannot load the sqlite-vec extension: {reason}")
+            version = self._loaded_version()
+        self.vec_version = version
+
+    def _loaded_version(self) -> str | None:
+        try:
+            return str(self.conn.execute("SELECT vec_version()").fetchone()[0])
+        except Exception:  # noqa: BLE001 - "no such function" in whichever driver is in use
+            return None
+
+    def create_table(self) -> None:
+        self.conn.execute(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {self.table} USING "
+            f"vec0(embedding float[{self.dims}] distance_metric=cosine)"
+        )
+
+    def write_rows(self, ids: list[int], blobs: list[bytes]) -> None:
+        # vec0 has no UPSERT: delete then insert, atomically inside the caller's savepoint
+        self.conn.executemany(f"DELETE FROM {self.table} WHERE rowid = ?", ((i,) for i in ids))
+        self.conn.executemany(
+            f"INSERT INTO {self.table} (rowid, embedding) VALUES (?, ?)", zip(ids, blobs, strict=True)
+        )
+
+    def delete_rows(self, ids: list[int]) -> int:
+        present = [i for chunk in id_batches(ids) for i in self._present(chunk)]
+        self.conn.executemany(f"DELETE FROM {self.table} WHERE rowid = ?", ((i,) for i in present))
+        return len(present)
+
+    def _present(self, chunk: list[int]) -> list[int]:
+        marks = ",".join("?" * len(chunk))
+        try:
+            rows = self.conn.execute(
+                f"SELECT rowid FROM {self.table}_rowids WHERE rowid IN ({marks})", chunk
+            )
+        except Exception:  # noqa: BLE001 - unknown shadow layout
+            rows = self.conn.execute(f"SELECT rowid FROM {self.table} WHERE rowid IN ({marks})",
+                                     chunk)
+        return [int(r[0]) for r in rows]
+
+    def count(self) -> int:
+        try:
+            return int(self.conn.execute(f"SELECT COUNT(*) FROM {self.table}_rowids").fetchone()[0])
+        except Exception:  # noqa: BLE001 - unknown shadow layout: the public (slow) way
+            return int(self.conn.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0])
+
+    def ids(self) -> set[int]:
+        try:
+            rows = self.conn.execute(f"SELECT rowid FROM {self.table}_rowids")
+        except Exception:  # noqa: BLE001
+            rows = self.conn.execute(f"SELECT rowid FROM {self.table}")
+        return {int(r[0]) for r in rows}
+
+    def scan(self) -> Iterator[tuple[Any, Any]]:
+        if self._shadow_layout_known():
+            yield from self._scan_shadow()
+        else:
+            yield from self._scan_public()
+
+    def _shadow_layout_known(self) -> bool:
+        try:
+            chunks = {r[1] for r in self.conn.execute(f"PRAGMA table_info({self.table}_chunks)")}
+            vectors = {
+                r[1] for r in self.conn.execute(f"PRAGMA table_info({self.table}_vector_chunks00)")
+            }
+        except Exception:  # noqa: BLE001
+            return False
+        return {"chunk_id", "size", "validity", "rowids"} <= chunks and "vectors" in vectors
+
+    def _scan_shadow(self) -> Iterator[tuple[Any, Any]]:
+        import numpy as np
+
+        cur = self.conn.execute(
+            f"SELECT c.size, c.validity, c.rowids, v.vectors FROM {self.table}_chunks c "
+            f"JOIN {self.table}_vector_chunks00 v ON v.rowid = c.chunk_id ORDER BY c.chunk_id"
+        )
+        for size, validity, rowids, vectors in cur:
+            valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+            valid = valid[:size].astype(bool)
+            ids = np.frombuffer(rowids, dtype=np.int64)[:size][valid]
+            matrix = np.frombuffer(vectors, dtype=np.float32).reshape(-1, self.dims)[:size]
+            if len(ids):
+                yield ids, matrix[valid]
+
+    def _scan_public(self) -> Iterator[tuple[Any, Any]]:
+        import numpy as np
+
+        cur = self.conn.execute(f"SELECT rowid, embedding FROM {self.table}")
+        while rows := cur.fetchmany(4096):
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+            yield ids, matrix.reshape(len(rows), self.dims)
+
+    def fetch(self, ids: Sequence[int]) -> tuple[Any, Any]:
+        import numpy as np
+
+        found: list[int] = []
+        blobs: list[bytes] = []
+        for chunk in id_batches(sorted({int(i) for i in ids})):
+            rows = self.conn.execute(
+                f"SELECT rowid, embedding FROM {self.table} WHERE rowid IN "
+                f"({','.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+            found += [r[0] for r in rows]
+            blobs += [r[1] for r in rows]
+        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(found), self.dims)
+        return np.asarray(found, dtype=np.int64), matrix
+
+    def search_candidates(
+        self, query: Any, k: int, candidates: list[int]
+    ) -> list[tuple[int, float]]:
+        """KNN restricted inside vec0: ``embedding MATCH ? AND k = ? AND rowid IN (...)``."""
+        rows = self.conn.execute(
+            f"SELECT rowid, distance FROM {self.table} WHERE embedding MATCH ? AND k = ? "
+            "AND rowid IN (SELECT value FROM json_each(?)) ORDER BY distance, rowid",
+            (query.tobytes(), int(k), json.dumps(candidates)),
+        ).fetchall()
+        return [(int(r[0]), 1.0 - float(r[1])) for r in rows]
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        info["table"] = self.table
+        info["sqlite_vec_version"] = self.vec_version
+        return info
