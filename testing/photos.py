@@ -146,6 +146,9 @@ class PhotoFolder:
     def __fspath__(self) -> str:
         return str(self.root)
 
+    def __str__(self) -> str:
+        return str(self.root)
+
     def __truediv__(self, other: str) -> Path:
         return self.root / other
 
