@@ -183,7 +183,10 @@ class VectorStoreContract:
         conn = store.location.connection
         if conn is None:
             pytest.skip("store does not use the catalog connection")
+        # As the indexer does: a transaction is open (BEGIN, even on an autocommit connection),
+        # the store writes into it, and the batch is rolled back here instead of committed.
         conn.commit()
+        conn.execute("BEGIN")
         store.upsert([1, 2, 3], unit_vectors(3, self.dimensions))
         conn.rollback()
         assert store.count() == 0, "upsert committed; the indexer must commit the batch"
