@@ -31,7 +31,7 @@ class Library:
         self._catalog: Catalog | None = None
         self._backend: EmbeddingBackend | None = None
         self._store: VectorStore | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self.notices: list[str] = []
 
     @property
