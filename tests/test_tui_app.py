@@ -1,0 +1,250 @@
+"""Pilot tests of the TUI: add a folder, index, search, cancel and resume, actions, states."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_tui_support import (
+    add_folder_via_ui,
+    gated_plugin,
+    goto,
+    index_via_ui,
+    make_app,
+    make_config,
+    make_host,
+    make_photos,
+    reset_gate,
+    run,
+    search_via_ui,
+    wait_until,
+)
+from textual import events
+
+
+def test_add_folder_index_and_search_red(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    make_photos(photos)
+    app = make_app(make_config(tmp_path), make_host())
+
+    async def body() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await add_folder_via_ui(pilot, photos, type_path=True)
+            assert [s.root for s in app.ctx.library.catalog.sources()] == [str(photos)]
+            state = await index_via_ui(pilot)
+            assert state.phase == "done", state.message
+            assert state.summary.indexed == 9 and state.done == 9 and state.total == 9
+            hits = await search_via_ui(pilot, "red")
+            names = [Path(hit.path).name for hit in hits]
+            assert sorted(names[:3]) == ["red_0.jpg", "red_1.jpg", "red_2.jpg"]
+            assert hits[0].score > hits[3].score
+            assert len(hits) == 9
+            results = app.screen.query_one("#results")
+            assert results.option_count == 9
+
+    run(body())
+
+
+def _final_counts(app) -> tuple[dict[str, int], int]:
+    library = app.ctx.new_library()
+    try:
+        return library.catalog.status_counts(), library.store.count()
+    finally:
+        library.close()
+
+
+def test_cancel_midway_then_resume_reaches_same_counts(tmp_path: Path) -> None:
+    make_photos(tmp_path / "photos", per_colour=4)  # 12 photos, batches of 2
+
+    # Reference: one uninterrupted run in its own library.
+    reset_gate(free_batches=10**9)
+    ref_app = make_app(make_config(tmp_path / "ref", backend="gated-fake"), make_host(gated_plugin()))
+
+    async def reference() -> tuple[dict[str, int], int]:
+        async with ref_app.run_test(size=(80, 24)) as pilot:
+            await add_folder_via_ui(pilot, tmp_path / "photos")
+            state = await index_via_ui(pilot)
+            assert state.phase == "done" and state.summary.indexed == 12
+            return _final_counts(ref_app)
+
+    expected = run(reference())
+
+    reset_gate(free_batches=2)  # two batches go through, the third waits on the gate
+    app = make_app(make_config(tmp_path / "lib", backend="gated-fake"), make_host(gated_plugin()))
+
+    async def body() -> None:
+        from test_tui_support import GatedBackend
+
+        async with app.run_test(size=(80, 24)) as pilot:
+            await add_folder_via_ui(pilot, tmp_path / "photos")
+            await goto(pilot, "3")
+            screen = app.screen
+            await pilot.press("s")
+            await wait_until(pilot, lambda: GatedBackend.waiting.is_set())
+            await wait_until(pilot, lambda: screen.state.done == 4)
+            assert screen.running
+            await pilot.press("escape")  # cancel while the third batch is in flight
+            GatedBackend.gate.set()
+            await wait_until(pilot, lambda: screen.idle.is_set())
+            await wait_until(pilot, lambda: screen.state.phase == "cancelled")
+            first = screen.state.summary
+            assert first is not None and first.cancelled
+            assert 0 < first.indexed < 12
+            counts, vectors = _final_counts(app)
+            assert counts.get("indexed") == first.indexed == vectors  # committed = kept
+
+            await pilot.press("s")  # resume
+            await wait_until(pilot, lambda: screen.idle.is_set() and screen.state.phase == "done")
+            second = screen.state.summary
+            assert second.indexed == 12 - first.indexed
+            assert second.unchanged == first.indexed
+            assert _final_counts(app) == expected
+
+    run(body())
+    assert expected == ({"indexed": 12}, 12)
+
+
+def test_result_actions_open_copy_and_more_like_this(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    make_photos(photos)
+    app = make_app(make_config(tmp_path), make_host())
+    copied: list[str] = []
+    app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
+
+    async def body() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await add_folder_via_ui(pilot, photos)
+            await index_via_ui(pilot)
+            hits = await search_via_ui(pilot, "blue")
+            top = hits[0].path
+            assert Path(top).name.startswith("blue")
+            await pilot.press("down")  # from the query box into the results (first one)
+            assert app.screen.focused.id == "results"
+            await pilot.press("o", "c")
+            assert app.ctx.opener.opened == [top]
+            assert copied == [top]
+            await pilot.press("m")  # more like this: an image query with the photo
+            screen = app.screen
+            await wait_until(pilot, lambda: "like blue" in str(screen.query_one("#search-status").render()))
+            names = [Path(h.path).name for h in screen.last_hits]
+            assert names[0] == Path(top).name  # the photo is most like itself
+            assert all(n.startswith("blue") for n in names[:3])
+            # Enter in the wide layout opens the photo (details are already beside it).
+            await pilot.press("enter")
+            assert len(app.ctx.opener.opened) == 2
+
+    run(body())
+
+
+def test_narrow_layout_pushes_details_screen(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    make_photos(photos)
+    app = make_app(make_config(tmp_path), make_host())
+
+    async def body() -> None:
+        async with app.run_test(size=(44, 20)) as pilot:
+            await add_folder_via_ui(pilot, photos)
+            await index_via_ui(pilot)
+            await search_via_ui(pilot, "green")
+            assert app.screen.has_class("-narrow")
+            assert not app.screen.query_one("#details").display
+            await pilot.press("enter")  # query → results
+            await pilot.press("enter")  # results → details screen
+            await wait_until(pilot, lambda: type(app.screen).__name__ == "DetailsScreen")
+            assert Path(app.screen.hit.path).name.startswith("green")
+            await pilot.press("o")
+            assert app.ctx.opener.opened == [app.screen.hit.path]
+            await pilot.press("escape")
+            assert type(app.screen).__name__ == "SearchScreen"
+
+    run(body())
+
+
+def test_filters_restrict_results(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    make_photos(photos)
+    make_photos(tmp_path / "other")
+    app = make_app(make_config(tmp_path), make_host())
+
+    async def body() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await add_folder_via_ui(pilot, photos)
+            await add_folder_via_ui(pilot, tmp_path / "other")
+            await index_via_ui(pilot)
+            hits = await search_via_ui(pilot, "red")
+            assert len(hits) == 18
+            screen = app.screen
+            await pilot.press("escape", "f")  # results, then the filter bar
+            assert screen.query_one("#filters").display
+            await pilot.press(*"2024-05-02")  # "from" date: skips the first photo
+            await pilot.press("tab", "tab")  # to the folder filter; paste the folder
+            app.focused.post_message(events.Paste(str(photos)))
+            await wait_until(pilot, lambda: screen.filters.folder == str(photos))
+            await wait_until(pilot, lambda: len(screen.last_hits) == 8)
+            assert all(h.path.startswith(str(photos)) for h in screen.last_hits)
+            assert "red_0.jpg" not in {Path(h.path).name for h in screen.last_hits}
+
+    run(body())
+
+
+def test_help_on_question_mark_and_palette_lists_actions(tmp_path: Path) -> None:
+    app = make_app(make_config(tmp_path), make_host())
+
+    async def body() -> None:
+        async with app.run_test(size=(40, 20)) as pilot:
+            await pilot.press("question_mark")  # even while the query box has focus
+            assert type(app.screen).__name__ == "HelpScreen"
+            assert app.screen_stack[0].query_one("#query").value == ""
+            await pilot.press("escape")
+            assert type(app.screen).__name__ == "SearchScreen"
+            await pilot.press("ctrl+p")
+            await wait_until(pilot, lambda: type(app.screen).__name__ == "CommandPalette")
+            await pilot.press(*"start index")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: app.current_mode == "index")
+            screen = app.screen
+            await wait_until(pilot, lambda: screen.idle.is_set() and screen.state.phase == "failed")
+            assert "No photo sources" in screen.state.message
+
+    run(body())
+
+
+def test_first_run_guide_and_termux_storage_hint(tmp_path: Path) -> None:
+    from huisou.tui.environment import Environment
+
+    app = make_app(
+        make_config(tmp_path, backend="onnx-clip", model="ViT-B-32__openai"), make_host(),
+        environment=Environment(termux=True, storage_ok=False),
+    )
+
+    async def body() -> None:
+        async with app.run_test(size=(60, 24)) as pilot:
+            await pilot.pause()
+            guide = app.screen.query_one("#guide")
+            assert guide.display
+            text = guide.render().plain if hasattr(guide.render(), "plain") else str(guide.render())
+            assert "termux-setup-storage" in text
+            assert "ViT-B-32__openai" in text and "MB" in text  # model download size
+            await goto(pilot, "2")
+            summary = str(app.screen.query_one("#library-summary").render())
+            assert "termux-setup-storage" in summary
+
+    run(body())
+
+
+def test_no_model_yet_is_one_clear_line(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    make_photos(photos, per_colour=1)
+    config = make_config(tmp_path, backend="onnx-clip", model="ViT-B-32__openai")
+    app = make_app(config, make_host())
+
+    async def body() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await add_folder_via_ui(pilot, photos)
+            await goto(pilot, "1")
+            await pilot.press("slash", *"red")
+            screen = app.screen
+            await wait_until(pilot, lambda: "No model yet" in str(screen.query_one("#search-status").render()))
+            assert "\n" not in str(screen.query_one("#search-status").render()).strip()
+
+    run(body())

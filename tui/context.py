@@ -1,0 +1,94 @@
+"""Shared services of one TUI session: config, plugin host, libraries, opener, thumbnails.
+
+SQLite connections are not shared between threads that may run at once, so there are
+separate :class:`~huisou.core.library.Library` objects, all on the same database file:
+
+- ``library``: the UI thread's (catalog reads for the Library screen, quick writes);
+- ``search_library``: used by search workers, one at a time under ``search_lock``;
+- a fresh one per indexing run (:meth:`new_library`), owned by the indexing worker.
+
+WAL mode lets searches read committed batches while the indexer writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+from huisou.core.config import Config
+from huisou.core.library import Library
+from huisou.core.plugins import PluginHost, get_host
+from huisou.tui.environment import Environment
+from huisou.tui.opener import Opener, SystemOpener
+from huisou.tui.thumbnails import ThumbnailCache
+
+
+def _open(config: Config, host: PluginHost) -> Library:
+    library = Library(config, host)
+    # Library.store holds Library._lock while reading Library.backend, which takes the same
+    # (non-reentrant) lock: a deadlock in core. Until core uses an RLock, give it one here.
+    if not isinstance(library._lock, type(threading.RLock())):
+        library._lock = threading.RLock()  # type: ignore[assignment]
+    return library
+
+
+class TuiContext:
+    """Owns the long-lived objects; screens reach it as ``self.app.ctx``."""
+
+    def __init__(
+        self,
+        config: Config,
+        host: PluginHost | None = None,
+        *,
+        opener: Opener | None = None,
+        environment: Environment | None = None,
+        image_protocol: str | None = None,
+        top: int = 50,
+    ) -> None:
+        self.config = config
+        self.host = host or get_host(config.plugins_dir or None)
+        self.opener: Opener = opener or SystemOpener()
+        if environment is None:
+            from huisou.tui.environment import detect
+
+            environment = detect()
+        self.environment = environment
+        self.image_protocol = image_protocol
+        self.top = top
+        self.thumbnails = ThumbnailCache(self.host)
+        self.search_lock = threading.Lock()
+        self._library: Library | None = None
+        self._search_library: Library | None = None
+
+    @property
+    def library(self) -> Library:
+        """The UI thread's library (catalog reads)."""
+        if self._library is None:
+            self._library = _open(self.config, self.host)
+        return self._library
+
+    @property
+    def search_library(self) -> Library:
+        """The search workers' library; hold ``search_lock`` while using it."""
+        if self._search_library is None:
+            self._search_library = _open(self.config, self.host)
+        return self._search_library
+
+    def new_library(self) -> Library:
+        """A library with its own connection, for a worker thread that writes."""
+        return _open(self.config, self.host)
+
+    def model_choice(self) -> tuple[str, str]:
+        """``(backend, model)`` in use: configured, else the library's last, else defaults."""
+        return self.library.model_choice()
+
+    def source_types(self) -> list[str]:
+        return sorted(self.host.media_sources())
+
+    def close(self) -> None:
+        for library in (self._search_library, self._library):
+            if library is not None:
+                with contextlib.suppress(Exception):
+                    library.close()
+        self._library = self._search_library = None
+

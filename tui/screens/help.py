@@ -1,0 +1,44 @@
+"""Keys and where things are; opened with ``?`` (Termux has no F-keys) or F1."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# huisou keys
+
+**Everywhere**: `1`–`5` switch area (Search, Library, Index, Models, Plugins) ·
+`?` this help · `ctrl+p` command palette (every action is there) · `ctrl+q` quit.
+Taps and clicks work too; nothing needs dragging.
+
+**Search**: type to search (results follow as you type) · `↓`/`Enter` to the results ·
+`Esc` back to the query · `/` focus the query · `f` filters (date range, folder, camera) ·
+`Enter` details (side by side at 100+ columns, where Enter opens the photo) ·
+`o` open with the system viewer · `c` copy the path · `m` more like this.
+
+**Library**: `a` add a folder or camera roll · `i` index now · `f` failures with
+reasons · `x` forget a source (photos stay on disk).
+
+**Index**: `s` start · `Esc` cancel (everything indexed so far is kept; start again to
+resume) · `f` failures so far · `r` retry failed photos.
+
+**Models**: `d` download the highlighted model · `r` retry a failed download.
+
+Press `Esc` to close this help.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Close"),
+        Binding("question_mark", "app.pop_screen", "Close", show=False),
+        Binding("q", "app.pop_screen", "Close", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="dialog"):
+            yield Markdown(HELP)

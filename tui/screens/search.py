@@ -1,0 +1,278 @@
+"""Search as you type: debounced queries on a worker, results list, filters, details pane.
+
+At 100+ columns the details pane sits beside the results; below that, Enter pushes a
+:class:`~huisou.tui.screens.details.DetailsScreen`.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import PurePath
+
+from huisou.core.errors import HuisouError, ModelNotAvailable
+from huisou.core.search import Hit, Searcher, SearchFilters
+from huisou.tui.messages import SearchDone, SearchFailed
+from huisou.tui.screens.base import AreaScreen
+from huisou.tui.widgets.filter_bar import FilterBar
+from huisou.tui.widgets.first_run import FirstRunGuide, guide_text
+from huisou.tui.widgets.photo_details import PhotoDetails
+from huisou.tui.widgets.query_input import QueryInput
+from huisou.tui.widgets.result_list import ResultList
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
+from textual.widgets import Input, OptionList, Static
+from textual.worker import get_current_worker
+
+#: Seconds of typing pause before a query runs.
+DEBOUNCE = 0.25
+
+
+class SearchScreen(AreaScreen):
+    AREA = "search"
+
+    BINDINGS = [
+        Binding("slash", "focus_query", "Query", key_display="/"),
+        Binding("escape", "back", "Back", show=False),
+        Binding("down", "focus_results", "Results", show=False),
+        Binding("o", "open_photo", "Open"),
+        Binding("c", "copy_path", "Copy path"),
+        Binding("m", "more_like_this", "More like"),
+        Binding("f", "toggle_filters", "Filters"),
+        Binding("a", "app.add_source", "Add", show=False),
+        Binding("i", "app.start_index", "Index", show=False),
+    ]
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.generation = 0
+        self.filters = SearchFilters()
+        self.image_query: str | None = None
+        self._timer: Timer | None = None
+        self.last_hits: list[Hit] = []
+        self.last_seconds = 0.0
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="search-main"):
+            with Vertical(id="search-left"):
+                yield QueryInput(placeholder="Describe a photo… (e.g. red car at night)", id="query")
+                yield FilterBar(id="filters")
+                yield Static("", id="search-status")
+                yield FirstRunGuide("", id="guide")
+                yield ResultList(id="results")
+            yield PhotoDetails(id="details")
+
+    def on_mount(self) -> None:
+        self.query_one("#filters").display = False
+        self.refresh_guide()
+        self.query_one("#query", Input).focus()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_guide()
+
+    # -- state ---------------------------------------------------------------------------
+
+    @property
+    def wide(self) -> bool:
+        return self.has_class("-wide")
+
+    def refresh_guide(self) -> None:
+        """Show the first-run guide while the library has no sources and no query is typed."""
+        from huisou.tui.models_info import configured_model
+
+        ctx = self.ctx
+        empty = not ctx.library.catalog.sources()
+        guide = self.query_one("#guide", FirstRunGuide)
+        show = empty and not self.query_one("#query", Input).value.strip()
+        if show:
+            try:
+                model = configured_model(ctx.config, ctx.model_choice())
+            except Exception:
+                model = None
+            backend = ctx.model_choice()[0]
+            guide.update(
+                guide_text(model, backend, ctx.source_types(), ctx.environment.storage_hint)
+            )
+        guide.display = show
+        self.query_one("#results").display = not show
+
+    def set_status(self, text: str, *, error: bool = False) -> None:
+        status = self.query_one("#search-status", Static)
+        status.set_class(error, "-error")
+        status.update(text)
+
+    # -- querying ------------------------------------------------------------------------
+
+    @on(Input.Changed, "#query")
+    def _query_changed(self, event: Input.Changed) -> None:
+        self.image_query = None
+        self.schedule_search()
+
+    @on(Input.Submitted, "#query")
+    def _query_submitted(self, event: Input.Submitted) -> None:
+        self.schedule_search(delay=0)
+        self.query_one("#results").focus()
+
+    @on(FilterBar.Changed)
+    def _filters_changed(self, event: FilterBar.Changed) -> None:
+        self.filters = event.filters
+        self.schedule_search()
+
+    @on(FilterBar.Invalid)
+    def _filters_invalid(self, event: FilterBar.Invalid) -> None:
+        self.set_status(event.reason, error=True)
+
+    def schedule_search(self, delay: float = DEBOUNCE) -> None:
+        """(Re)start the debounce timer; only the last query of a typing burst runs."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if delay <= 0:
+            self.run_query()
+        else:
+            self._timer = self.set_timer(delay, self.run_query)
+
+    def run_query(self) -> None:
+        self._timer = None
+        text = self.query_one("#query", Input).value.strip()
+        self.generation += 1
+        self.refresh_guide()
+        if not text and self.image_query is None:
+            self.workers.cancel_group(self, "search")
+            self.show_hits([])
+            self.set_status("")
+            return
+        label = f"like {PurePath(self.image_query).name}" if self.image_query else text
+        self.set_status(f"searching “{label}”…")
+        query = None if self.image_query else text  # "more like this" is an image-only query
+        self.search_worker(self.generation, query, self.image_query, self.filters, label)
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def search_worker(
+        self, generation: int, text: str | None, image: str | None, filters: SearchFilters,
+        label: str,
+    ) -> None:
+        worker = get_current_worker()
+        ctx = self.ctx
+        with ctx.search_lock:  # one search at a time on the search connection
+            if worker.is_cancelled:
+                return
+            started = time.perf_counter()
+            try:
+                hits = Searcher(ctx.search_library).search(
+                    text, image=image, top=ctx.top, filters=filters
+                )
+            except ModelNotAvailable as exc:
+                self.post_message(SearchFailed(generation, str(exc), "no-model"))
+                return
+            except HuisouError as exc:
+                self.post_message(SearchFailed(generation, str(exc), "error"))
+                return
+            except Exception as exc:  # sqlite "database is locked" after the busy timeout
+                kind = "locked" if "locked" in str(exc) else "error"
+                self.post_message(SearchFailed(generation, f"{type(exc).__name__}: {exc}", kind))
+                return
+        if not worker.is_cancelled:
+            self.post_message(SearchDone(generation, label, hits, time.perf_counter() - started))
+
+    def on_search_done(self, message: SearchDone) -> None:
+        if message.generation != self.generation:
+            return  # a newer query is on its way
+        self.show_hits(message.hits)
+        count = len(message.hits)
+        self.last_seconds = message.seconds
+        self.set_status(
+            f"{count} result{'s' if count != 1 else ''} for “{message.label}”"
+            if count else f"nothing found for “{message.label}”"
+        )
+
+    def on_search_failed(self, message: SearchFailed) -> None:
+        if message.generation != self.generation:
+            return
+        if message.kind == "no-model":
+            self.set_status(f"No model yet: {message.message} — press 4 for Models", error=True)
+        elif message.kind == "locked":
+            self.set_status("The library is busy (another huisou is writing); retrying…")
+            self.schedule_search(delay=1.0)
+        else:
+            self.set_status(message.message, error=True)
+
+    def show_hits(self, hits: list[Hit]) -> None:
+        self.last_hits = list(hits)
+        results = self.query_one("#results", ResultList)
+        results.set_hits(hits)
+        self.query_one("#details", PhotoDetails).show(results.current)
+
+    # -- results -------------------------------------------------------------------------
+
+    @on(OptionList.OptionHighlighted, "#results")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self.query_one("#details", PhotoDetails).show(self.current_hit)
+
+    @on(OptionList.OptionSelected, "#results")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        if self.wide:
+            self.action_open_photo()
+        else:
+            self.action_show_details()
+
+    @property
+    def current_hit(self) -> Hit | None:
+        return self.query_one("#results", ResultList).current
+
+    def action_show_details(self) -> None:
+        from huisou.tui.screens.details import DetailsScreen
+
+        hit = self.current_hit
+        if hit is not None:
+            self.app.push_screen(DetailsScreen(hit))
+
+    def action_focus_query(self) -> None:
+        self.query_one("#query", Input).focus()
+
+    def action_focus_results(self) -> None:
+        self.query_one("#results").focus()
+
+    def action_back(self) -> None:
+        focused = self.focused
+        if isinstance(focused, Input):
+            self.query_one("#results").focus()
+        else:
+            self.query_one("#query", Input).focus()
+
+    def action_toggle_filters(self) -> None:
+        bar = self.query_one("#filters")
+        bar.display = not bar.display
+        if bar.display:
+            self.query_one("#filter-after", Input).focus()
+
+    def action_open_photo(self, hit: Hit | None = None) -> None:
+        hit = hit or self.current_hit
+        if hit is None:
+            self.notify("No photo selected", severity="warning")
+            return
+        try:
+            self.ctx.opener(hit.path)
+        except OSError as exc:
+            self.notify(f"cannot open {hit.path}: {exc}", severity="error")
+            return
+        self.notify(f"Opening {PurePath(hit.path).name}")
+
+    def action_copy_path(self, hit: Hit | None = None) -> None:
+        hit = hit or self.current_hit
+        if hit is None:
+            self.notify("No photo selected", severity="warning")
+            return
+        self.app.copy_to_clipboard(hit.path)
+        self.notify(f"Copied {hit.path}")
+
+    def action_more_like_this(self, hit: Hit | None = None) -> None:
+        hit = hit or self.current_hit
+        if hit is None:
+            self.notify("No photo selected", severity="warning")
+            return
+        self.image_query = hit.path
+        self.schedule_search(delay=0)
+        self.query_one("#results").focus()

@@ -1,0 +1,125 @@
+"""Thumbnails for the preview pane: decoded off the UI thread, kept in a small LRU cache.
+
+Decoding goes through the plugin host's ``load_image`` (so HEIC and other plugin formats and
+EXIF orientation work as in indexing), with plain Pillow as the fallback. The half-block
+renderer draws two pixels per terminal cell (``▀`` with foreground = upper pixel and
+background = lower pixel), which works in every true-colour terminal, Termux included.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from rich.style import Style
+from rich.text import Text
+
+
+class ThumbnailCache:
+    """Thread-safe LRU of small RGB ``PIL.Image`` thumbnails keyed by path and box size."""
+
+    def __init__(self, host: Any = None, capacity: int = 64) -> None:
+        self.host = host
+        self.capacity = capacity
+        self._items: OrderedDict[tuple[str, int, int], Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.decodes = 0
+
+    def get(self, path: str, width: int, height: int) -> Any | None:
+        """A cached thumbnail, or None (never decodes: safe on the UI thread)."""
+        key = (path, width, height)
+        with self._lock:
+            image = self._items.get(key)
+            if image is not None:
+                self._items.move_to_end(key)
+            return image
+
+    def load(self, path: str, width: int, height: int) -> Any:
+        """Decode (slow: call from a worker thread) and cache a thumbnail fitting the box."""
+        cached = self.get(path, width, height)
+        if cached is not None:
+            return cached
+        image = self._decode(path, max(width, height) * 2)
+        image.thumbnail((max(1, width), max(1, height)))
+        with self._lock:
+            self.decodes += 1
+            self._items[(path, width, height)] = image
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+        return image
+
+    def _decode(self, path: str, size_hint: int) -> Any:
+        from PIL import Image, ImageOps
+
+        with open(path, "rb") as fh:
+            data = fh.read()
+        if self.host is not None:
+            from huisou.core.interfaces import MediaItem
+
+            stat = os.stat(path)
+            item = MediaItem(path, stat.st_size, stat.st_mtime_ns)
+            decoded = self.host.load_image(item, io.BytesIO(data), size_hint)
+            if decoded is not None:
+                return decoded.image.convert("RGB")
+        image = Image.open(io.BytesIO(data))
+        image.draft("RGB", (size_hint, size_hint))
+        return ImageOps.exif_transpose(image).convert("RGB")
+
+
+def halfblock(image: Any, cells_wide: int, cells_high: int) -> Text:
+    """Render an RGB image as coloured half blocks fitting ``cells_wide`` x ``cells_high``.
+
+    The image is scaled to fit (aspect kept; a cell is about twice as tall as wide, so one
+    cell holds two square pixels stacked) and centred horizontally.
+    """
+    from PIL import Image
+
+    if cells_wide < 1 or cells_high < 1:
+        return Text()
+    w, h = image.size
+    scale = min(cells_wide / w, (cells_high * 2) / h)
+    tw, th = max(1, round(w * scale)), max(2, round(h * scale))
+    th += th % 2
+    small = image.convert("RGB").resize((tw, th), Image.Resampling.BILINEAR)
+    pixels = small.load()
+    pad = " " * ((cells_wide - tw) // 2)
+    text = Text(no_wrap=True, overflow="crop")
+    for y in range(0, th, 2):
+        text.append(pad)
+        for x in range(tw):
+            top = pixels[x, y]
+            bottom = pixels[x, y + 1] if y + 1 < th else top
+            text.append(
+                "▀", Style(color=f"rgb({top[0]},{top[1]},{top[2]})",
+                           bgcolor=f"rgb({bottom[0]},{bottom[1]},{bottom[2]})")
+            )
+        if y + 2 < th:
+            text.append("\n")
+    return text
+
+
+def graphics_protocol() -> str | None:
+    """``"tgp"`` or ``"sixel"`` when textual-image finds a graphics-capable terminal, else None.
+
+    Must run *before* the Textual app starts: textual-image queries the terminal on import,
+    which is impossible once Textual owns stdin. Never raises; no TTY means None.
+    """
+    import sys
+
+    if not (sys.__stdout__ and sys.__stdout__.isatty()):
+        return None
+    if os.environ.get("HUISOU_NO_IMAGES"):
+        return None
+    try:
+        from textual_image import renderable
+    except Exception:  # optional extra not installed, or the terminal query failed
+        return None
+    name = getattr(renderable.Image, "__module__", "")
+    if name.endswith(".tgp"):
+        return "tgp"
+    if name.endswith(".sixel"):
+        return "sixel"
+    return None
