@@ -1,0 +1,117 @@
+"""End to end with the toy model trained on coloured shapes: "red circle" finds red circles.
+
+In-process through Library/Indexer/Searcher (with the in-memory store), which also checks the
+session lifecycle on the real paths: indexing never creates the text session, searching never
+creates the image session, and the indexer releases the model. Then through the real CLI in a
+subprocess (``HUISOU_HOME`` = a temp dir, persistent ``numpy`` store).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("onnxruntime")
+
+TESTS = Path(__file__).resolve().parent
+TOY = TESTS / "models" / "toy_shapes"
+sys.path.insert(0, str(TESTS / "models"))
+shapes = pytest.importorskip("shapes")
+
+pytestmark = pytest.mark.skipif(not (TOY / "config.json").is_file(), reason="toy model missing")
+
+
+@pytest.fixture
+def shape_photos(tmp_path: Path) -> Path:
+    """Two fresh pictures per (colour, shape) class, seeds unlike the training set's."""
+    root = tmp_path / "photos"
+    root.mkdir()
+    for i, (colour, shape) in enumerate(shapes.all_classes() * 2):
+        img = shapes.make_shape_image(colour, shape, size=96, seed=7_000_000 + i)
+        suffix = "jpg" if i % 2 else "png"
+        img.save(root / f"{colour}_{shape}_{i}.{suffix}", quality=95)
+    return root
+
+
+def _label(path: str) -> str:
+    colour, shape = Path(path).stem.split("_")[:2]
+    return f"{colour} {shape}"
+
+
+def test_index_and_search_in_process(shape_photos, tmp_path, monkeypatch):
+    import huisou.testing.fakes as fakes
+    from huisou.core.config import Config
+    from huisou.core.indexer import Indexer
+    from huisou.core.library import Library
+    from huisou.core.plugins import PluginHost
+    from huisou.core.search import Searcher
+    from huisou.plugins.clip_search.backend import OnnxClipBackend
+
+    created: list[str] = []
+    original = OnnxClipBackend._create_session
+
+    def spy(self, kind):
+        created.append(kind)
+        return original(self, kind)
+
+    monkeypatch.setattr(OnnxClipBackend, "_create_session", spy)
+    host = PluginHost(load_entry_points=False)
+    host.register(fakes, name="fakes")
+    config = Config(db=str(tmp_path / "lib.db"), backend="onnx-clip", model=str(TOY),
+                    store="memory", precision="fp32", batch_size=8, threads=2,
+                    models_dir=str(tmp_path / "models"))
+    with Library(config, host) as library:
+        library.catalog.add_source("folder", str(shape_photos))
+        events = list(Indexer(library).run())
+        assert events[-1].indexed == 36 and events[-1].failed == 0
+        assert created == ["image"]  # indexing never built the text session...
+        assert library.backend.sessions_loaded() == set()  # ...and released the image one
+
+        searcher = Searcher(library)
+        for query in ("red circle", "blue square", "green triangle"):
+            hits = searcher.search(query, top=3)
+            assert [_label(h.path) for h in hits] == [query] * 2 + [_label(hits[2].path)], query
+            assert _label(hits[0].path) == query and hits[0].score > hits[2].score
+        assert created == ["image", "text"]  # searching built only the text session
+        assert library.backend.sessions_loaded() == {"text"}
+
+
+def _store_available(store_id: str) -> bool:
+    from huisou.core.plugins import PluginHost
+
+    return store_id in PluginHost(load_entry_points=False).vector_stores()
+
+
+def _huisou(args: list[str], home: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, HUISOU_HOME=str(home), HUISOU_LOAD_PLUGINS="")
+    return subprocess.run([sys.executable, "-m", "huisou", *args], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.slow
+def test_cli_index_then_search(shape_photos, tmp_path):
+    if not _store_available("numpy"):
+        pytest.skip("the numpy vector store (plugins/clip_search/stores.py) is not there yet")
+    home = tmp_path / "home"
+    common = ["--model", str(TOY), "--backend", "onnx-clip", "--store", "numpy"]
+    indexed = _huisou(["index", str(shape_photos), *common, "--json"], home)
+    assert indexed.returncode == 0, indexed.stderr
+    for query in ("red circle", "blue square"):
+        found = _huisou(["search", query, "--json", "--top", "4", *common], home)
+        assert found.returncode == 0, found.stderr
+        hits = json.loads(found.stdout)
+        assert [_label(h["path"]) for h in hits[:2]] == [query, query], (query, hits)
+        assert hits[0]["score"] >= hits[-1]["score"]
+
+
+def test_cli_missing_model_is_one_line(tmp_path):
+    result = _huisou(["search", "red circle", "--model", "ViT-B-32__openai",
+                      "--backend", "onnx-clip"], tmp_path / "home")
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.startswith("huisou: error")]
+    assert len(lines) == 1 and "huisou models download ViT-B-32__openai" in lines[0], result.stderr
