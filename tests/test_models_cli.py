@@ -1,0 +1,112 @@
+"""``huisou models`` commands through click, with HUISOU_HOME in a temp dir."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from huisou.core.errors import HuisouError
+from huisou.plugins.clip_search.commands import models
+
+TINY = Path(__file__).resolve().parent / "models" / "tiny_clip"
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("HUISOU_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("HUISOU_CONFIG", raising=False)
+    return tmp_path / "home"
+
+
+def run(*args: str):
+    return CliRunner().invoke(models, list(args), catch_exceptions=True)
+
+
+def test_list_shows_catalog_with_status(home):
+    result = run("list", "--json")
+    assert result.exit_code == 0, result.output
+    rows = {row["name"]: row for row in json.loads(result.output)}
+    assert {"ViT-B-32__openai", "RN50__cc12m",
+            "XLM-Roberta-Base-ViT-B-32__laion5b_s13b_b90k"} <= set(rows)
+    assert rows["ViT-B-32__openai"]["installed"] is False
+    assert "zh" in rows["XLM-Roberta-Base-ViT-B-32__laion5b_s13b_b90k"]["languages"]
+    text = run("list").output
+    assert "ViT-B-32__openai" in text and "LANGUAGES" in text
+
+
+def test_install_copy_then_list_quantize_remove(home, tmp_path):
+    pytest.importorskip("onnx")
+    source = tmp_path / "download" / "my-model"
+    shutil.copytree(TINY, source)
+    result = run("install", str(source), "--name", "tiny")
+    assert result.exit_code == 0, result.output
+    assert (home / "models" / "tiny" / "visual" / "model.onnx").is_file()
+    assert not (home / "models" / "tiny").is_symlink()
+    shutil.rmtree(source)  # a copy survives the user's clean-up
+    rows = {row["name"]: row for row in json.loads(run("list", "--json").output)}
+    assert rows["tiny"]["installed"] and not rows["tiny"]["catalog"]
+
+    again = run("install", str(TINY), "--name", "tiny")
+    assert isinstance(again.exception, HuisouError) and "already installed" in str(again.exception)
+
+    result = run("quantize", "tiny", "--json")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    assert record["options"]["weight_type"] == "quint8"
+    for tower in ("visual", "textual"):
+        assert (home / "models" / "tiny" / tower / "model_int8.onnx").is_file()
+        assert record["sizes"][tower]["int8_bytes"] < record["sizes"][tower]["fp32_bytes"]
+        assert 0.99 < record["checks"][tower]["min_cosine"] <= 1.0
+    from huisou.plugins.clip_search.backend import OnnxClipBackend
+
+    auto = OnnxClipBackend("tiny", models_dir=str(home / "models"))
+    assert auto.precision == ("int8" if record["recommended"] else "fp32")
+
+    assert run("remove", "tiny", "--int8-only").exit_code == 0
+    assert not (home / "models" / "tiny" / "visual" / "model_int8.onnx").exists()
+    assert run("remove", "tiny", "--yes").exit_code == 0
+    assert not (home / "models" / "tiny").exists()
+    gone = run("remove", "tiny", "--yes")
+    assert isinstance(gone.exception, HuisouError) and "not installed" in str(gone.exception)
+
+
+def test_install_link_and_validation(home, tmp_path):
+    result = run("install", str(TINY), "--name", "linked", "--link")
+    assert result.exit_code == 0, result.output
+    assert (home / "models" / "linked").is_symlink()
+    run("remove", "linked", "--yes")
+    assert TINY.is_dir() and (TINY / "config.json").is_file()  # symlink removed, not the target
+
+    broken = tmp_path / "broken"
+    shutil.copytree(TINY, broken)
+    (broken / "visual" / "preprocess_cfg.json").unlink()
+    bad = run("install", str(broken))
+    assert isinstance(bad.exception, HuisouError)
+    assert "missing visual/preprocess_cfg.json" in str(bad.exception)
+
+
+def test_download_unknown_name(home):
+    result = run("download", "no-such-model")
+    assert isinstance(result.exception, HuisouError)
+    assert "unknown model 'no-such-model'" in str(result.exception)
+
+
+def test_export_without_torch_says_what_to_install(home, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch -> ImportError
+    result = run("export", "--arch", "ViT-B-32", "--name", "x")
+    assert isinstance(result.exception, HuisouError)
+    assert "pip install 'huisou[export]'" in str(result.exception)
+    assert not (home / "models" / "x").exists()
+
+
+def test_models_group_is_registered_on_the_cli():
+    from huisou.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["models", "--help"])
+    assert result.exit_code == 0
+    for sub in ("list", "download", "install", "quantize", "remove", "export"):
+        assert sub in result.output
