@@ -150,6 +150,32 @@ def test_parser_failures_cost_only_their_fields(monkeypatch):
     }
 
 
+def test_pillow_reads_what_exifread_cannot():
+    # exifread finds no EXIF in AVIF; Pillow reports the irot/imir transform as orientation 5
+    assert extract(ODD / "rot1mir0.avif")["orientation"] == 5
+
+
+def test_png_exif_chunk_via_pillow_without_decoding(monkeypatch, tmp_path):
+    import exifread
+    from PIL import Image, ImageFile
+
+    exif = Image.Exif()
+    exif[0x010F] = "Google"
+    exif[0x0110] = "Pixel 8\x00junk"
+    path = tmp_path / "screenshot.png"
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(path, exif=exif)
+    monkeypatch.setattr(exifread, "process_file", lambda *_a, **_k: {})
+    loads = []
+    real_load = ImageFile.ImageFile.load
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: loads.append(1) or real_load(self))
+    meta = extract(path)
+    assert (meta["camera_make"], meta["camera_model"]) == ("Google", "Pixel 8")
+    plain = tmp_path / "plain.png"
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(plain)
+    assert "camera_make" not in extract(plain)
+    assert loads == []  # no pixels decoded for metadata (getexif() would decode a plain PNG)
+
+
 def test_helpers():
     assert parse_exif_date("2008:05:30 15:56:01") == "2008-05-30T15:56:01"
     assert parse_exif_date("0000:00:00 00:00:00") is None
