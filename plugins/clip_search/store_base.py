@@ -70,7 +70,7 @@ class SQLiteVectorStore(VectorStore):
         if not memory and location.options.get("sidecar", True):
             self.sidecar_path = f"{location.db_path}.{self.suffix}.{self.store_id}.vidx"
         self.prepare_connection()
-        with self._write():
+        with self._write(setup=True):
             self.conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (namespace TEXT NOT NULL, "
                 "store TEXT NOT NULL, token INTEGER NOT NULL, PRIMARY KEY (namespace, store))"
@@ -113,9 +113,20 @@ class SQLiteVectorStore(VectorStore):
     # -- transactions and the change token ---------------------------------------------------
 
     @contextmanager
-    def _write(self) -> Iterator[None]:
-        """A savepoint: atomic with the token bump; inside the indexer's ``BEGIN IMMEDIATE`` it
-        nests (nothing is committed), outside any transaction it behaves like BEGIN/COMMIT."""
+    def _write(self, setup: bool = False) -> Iterator[None]:
+        """Make a write atomic with its token bump without ever committing the caller's work.
+
+        - inside a transaction (the indexer's ``BEGIN IMMEDIATE``): a nested SAVEPOINT;
+        - autocommit connection (``isolation_level=None``) outside a transaction: the caller
+          asked for statements to commit as they run, so the SAVEPOINT commits our statements
+          together, atomically;
+        - a DB-API "legacy" connection outside a transaction: plain statements; the driver
+          opens a transaction and the caller commits it (or rolls it back).
+        ``setup`` (tables, the state row) always uses a SAVEPOINT: schema is not the caller's.
+        """
+        if not (setup or self.conn.in_transaction or self.conn.isolation_level is None):
+            yield
+            return
         name = f"huisou_store_{id(self)}"
         self.conn.execute(f"SAVEPOINT {name}")
         try:
@@ -177,8 +188,8 @@ class SQLiteVectorStore(VectorStore):
 
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)
         if query.shape[0] != self.dims:
-            raise ValueError(f"query vector has {query.shape[0]} dimensions, "
-                             f"the store {self.dims}")
+            raise ValueError(f"query vector has {query.shape[0]} dimensions but the vectors of "
+                             f"model {self.namespace!r} have {self.dims}")
         if k <= 0 or (candidates is not None and len(candidates) == 0):
             return []
         if candidates is None:

@@ -164,10 +164,11 @@ class SqliteVecStore(SQLiteVectorStore):
         """KNN restricted inside vec0: ``embedding MATCH ? AND k = ? AND rowid IN (...)``."""
         rows = self.conn.execute(
             f"SELECT rowid, distance FROM {self.table} WHERE embedding MATCH ? AND k = ? "
-            "AND rowid IN (SELECT value FROM json_each(?)) ORDER BY distance, rowid",
+            "AND rowid IN (SELECT value FROM json_each(?)) ORDER BY distance",
             (query.tobytes(), int(k), json.dumps(candidates)),
         ).fetchall()
-        return [(int(r[0]), 1.0 - float(r[1])) for r in rows]
+        hits = [(int(r[0]), 1.0 - float(r[1])) for r in rows]
+        return sorted(hits, key=lambda hit: (-hit[1], hit[0]))
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()

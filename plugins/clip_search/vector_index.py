@@ -166,7 +166,8 @@ class VectorIndex:
             arrays["sorted_ids"][:] = ids[order]
             arrays["sorted_rows"][:] = order
             for array in arrays.values():
-                array.flush()
+                if isinstance(array, np.memmap):
+                    array.flush()
             os.pwrite(fd, _HEADER.pack(MAGIC, FORMAT_VERSION, dims, n, token, layout.width), 0)
             if path:
                 os.fsync(fd)
