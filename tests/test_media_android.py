@@ -242,6 +242,18 @@ def test_unreadable_root_raises_with_the_termux_hint(phone, locked_scandir):
         list(AndroidSource(str(root)).scan())
 
 
+def test_every_scanned_folder_unreadable_raises(phone, locked_scandir):
+    root, _expected, _locked = phone
+    source = AndroidSource(str(root))
+    tops = source._tops()
+    assert len(tops) == 4  # DCIM, Pictures and both WhatsApp folders exist in the tree
+    locked_scandir.update(tops[1:])
+    assert {os.path.dirname(i.path) for i in source.scan()} >= {str(root / "DCIM/Camera")}
+    locked_scandir.update(tops)
+    with pytest.raises(MediaError, match="termux-setup-storage"):
+        list(AndroidSource(str(root)).scan())
+
+
 def test_root_without_phone_folders_raises(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(MediaError, match="termux-setup-storage"):

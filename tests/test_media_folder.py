@@ -154,6 +154,7 @@ def test_unreadable_folder_is_reported_and_skipped(tree, monkeypatch):
     assert got == [p for p in wanted if not p.startswith(locked + "/")]
     assert len(source.warnings) == 1
     assert locked in source.warnings[0] and "permission denied" in source.warnings[0]
+    assert source.unreadable == [locked]
 
 
 def test_missing_or_unreadable_root_raises_so_nothing_is_deleted(tmp_path, monkeypatch):

@@ -46,12 +46,14 @@ import glob
 import os
 import re
 import sys
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from huisou import hookimpl
 from huisou.core.errors import HuisouError, MediaError
-from huisou.core.interfaces import OptionSpec
+from huisou.core.interfaces import MediaItem, OptionSpec
 from huisou.plugins.media_sources.folder import DEFAULT_DIR_EXCLUDES, FolderSource
 
 SETUP_HINT = (
@@ -250,6 +252,18 @@ class AndroidSource(FolderSource):
                 return rule
             current = os.path.join(current, name)
         return None
+
+    def scan(self, cancel: threading.Event | None = None) -> Iterator[MediaItem]:
+        """The folder walk over the scanned folders; all of them unreadable is a MediaError.
+
+        One unreadable folder is a warning (the others are indexed), but when not a single
+        scanned folder can be listed the storage permission is gone (Android 11+ after an
+        update, or the Play build of Termux), and the run must touch nothing.
+        """
+        yield from super().scan(cancel)
+        tops = self._tops()
+        if tops and all(top in self.unreadable for top in tops):
+            raise MediaError(f"cannot read {', '.join(tops)}: {SETUP_HINT}")
 
     # -- rules -------------------------------------------------------------------------------
 

@@ -84,6 +84,9 @@ class FolderSource(MediaSource):
 
     def __init__(self, root: str, **options: Any) -> None:
         super().__init__(os.path.abspath(os.path.expanduser(root)) if root else root, **options)
+        #: Folders the last scan could not list. Their photos were not seen, which does not
+        #: mean they were deleted: a caller should keep catalog entries under these paths.
+        self.unreadable: list[str] = []
         self.include_hidden = bool(options.get("include_hidden", False))
         self.all_files = bool(options.get("all_files", False))
         exclude = options.get("exclude") or []
@@ -166,6 +169,7 @@ class FolderSource(MediaSource):
     def scan(self, cancel: threading.Event | None = None) -> Iterator[MediaItem]:
         """Yield every candidate file with a stat; never opens a file."""
         self._check_root()
+        self.unreadable = []
         tops = self._tops()
         top_reals = [os.path.realpath(t) for t in tops]
         visited: set[str] = set()
@@ -192,9 +196,11 @@ class FolderSource(MediaSource):
                 with os.scandir(dirpath) as listing:
                     entries = sorted(listing, key=lambda e: e.name)
             except PermissionError:
+                self.unreadable.append(dirpath)
                 self.warnings.append(f"cannot read folder {dirpath}: permission denied; skipped")
                 continue
             except OSError as exc:
+                self.unreadable.append(dirpath)
                 self.warnings.append(f"cannot read folder {dirpath}: {exc.strerror or exc}; skipped")
                 continue
             rel_dir = "" if dirpath == self.root else self._rel(dirpath)
