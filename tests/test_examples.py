@@ -1,0 +1,46 @@
+"""The example plugins in ``examples/`` pass their own test suites, installed as users install them.
+
+``examples/install.sh`` (called by ``scripts/test.sh`` and CI) pip-installs both distributions;
+here each example's tests run in a subprocess with ``python -P`` from a neutral directory, so the
+plugins can only come from the installed distributions through their ``huisou`` entry points.
+The pgvector tests start a real PostgreSQL + pgvector server (``pgserver``).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+CASES = [
+    pytest.param("huisou-listfile", "listfile", id="listfile"),
+    pytest.param("huisou-pgvector", "pgvector", id="pgvector", marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize(("dist", "entry_point"), CASES)
+def test_example_is_installed_with_its_entry_point(dist, entry_point):
+    try:
+        distribution = metadata.distribution(dist)
+    except metadata.PackageNotFoundError:
+        pytest.fail(f"{dist} is not installed: run examples/install.sh (scripts/test.sh does)")
+    names = {ep.name for ep in distribution.entry_points if ep.group == "huisou"}
+    assert entry_point in names
+
+
+@pytest.mark.parametrize(("dist", "entry_point"), CASES)
+def test_example_suite_passes(dist, entry_point, tmp_path):
+    test_example_is_installed_with_its_entry_point(dist, entry_point)
+    result = subprocess.run(
+        [sys.executable, "-P", "-m", "pytest", str(EXAMPLES / dist / "tests"), "-q",
+         "-p", "no:cacheprovider", "--rootdir", str(EXAMPLES / dist)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-25:])
+    assert result.returncode == 0, f"{dist} tests failed:\n{tail}"
+    assert " passed" in result.stdout and " failed" not in result.stdout, tail
