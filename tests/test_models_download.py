@@ -231,3 +231,27 @@ def test_catalog_urls_use_huggingface_by_default(monkeypatch):
         "77520f2136c0467e32b012be8d190ccf110c5667/visual/model.onnx")
     spec = entry.file("visual/model.onnx")
     assert spec and spec.size == 351462928 and spec.verify == "sha256+size"
+
+
+def test_cli_download_with_catalog_mirror_and_quantize(hub, tmp_path, monkeypatch):
+    """``huisou models download NAME --quantize`` via HF_ENDPOINT and a catalog file."""
+    pytest.importorskip("onnx")
+    from click.testing import CliRunner
+    from huisou.plugins.clip_search.commands import models
+
+    entry = _entry(name="tiny-cli")
+    catalog = {"models": [{
+        "name": entry.name, "repo": REPO, "revision": REV, "languages": ["en"],
+        "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in entry.files],
+    }]}
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+    monkeypatch.setenv("HUISOU_MODEL_CATALOG", str(tmp_path / "catalog.json"))
+    monkeypatch.setenv("HUISOU_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+    result = CliRunner().invoke(models, ["download", "tiny-cli", "--quantize"])
+    assert result.exit_code == 0, result.output
+    target = tmp_path / "home" / "models" / "tiny-cli"
+    assert "downloading textual/model.onnx" in result.output  # progress (stderr, not a tty)
+    assert (target / "visual" / "model_int8.onnx").is_file()
+    assert json.loads((target / "quantization.json").read_text())["checks"]["visual"]
+    assert len(hub.requests) == len(FILES)

@@ -97,7 +97,9 @@ def list_models(as_json: bool) -> None:
 @click.argument("name")
 @click.option("--endpoint", default=None, help="Mirror base URL (default: $HF_ENDPOINT or huggingface.co).")
 @click.option("--timeout", default=30.0, show_default=True, help="Network timeout in seconds.")
-def download(name: str, endpoint: str | None, timeout: float) -> None:
+@click.option("--quantize", "then_quantize", is_flag=True,
+              help="Then write and measure int8 towers (as `huisou models quantize`).")
+def download(name: str, endpoint: str | None, timeout: float, then_quantize: bool) -> None:
     """Download a catalog model; resumable, sha256-verified, atomic."""
     from huisou.core.errors import HuisouError
     from huisou.plugins.clip_search.download import download_model
@@ -117,6 +119,8 @@ def download(name: str, endpoint: str | None, timeout: float) -> None:
     finally:
         progress.close()
     click.echo(f"{name}: ready in {target}")
+    if then_quantize:
+        click.get_current_context().invoke(quantize, name=name)
 
 
 @models.command()
