@@ -21,7 +21,8 @@ from test_tui_support import (
 from textual import events
 
 
-def test_add_folder_index_and_search_red(tmp_path: Path) -> None:
+def test_add_folder_index_and_search_red(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
     photos = tmp_path / "photos"
     make_photos(photos)
     app = make_app(make_config(tmp_path), make_host())
@@ -222,7 +223,7 @@ def test_first_run_guide_and_termux_storage_hint(tmp_path: Path) -> None:
             await pilot.pause()
             guide = app.screen.query_one("#guide")
             assert guide.display
-            text = guide.render().plain if hasattr(guide.render(), "plain") else str(guide.render())
+            text = str(guide.query_one("Static").render())
             assert "termux-setup-storage" in text
             assert "ViT-B-32__openai" in text and "MB" in text  # model download size
             await goto(pilot, "2")

@@ -113,8 +113,10 @@ async def add_folder_via_ui(pilot: Any, folder: Path, *, type_path: bool = False
     await goto(pilot, "2")
     await pilot.press("a")
     await wait_until(pilot, lambda: type(app.screen).__name__ == "AddSourceScreen")
-    if type_path:
-        await pilot.press(*str(folder))
+    if type_path:  # relative to the working directory, as a user would type it
+        import os
+
+        await pilot.press(*os.path.relpath(folder))
     else:
         from textual import events
 

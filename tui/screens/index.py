@@ -36,7 +36,7 @@ class IndexScreen(AreaScreen):
     BINDINGS = [
         Binding("s", "start", "Start"),
         Binding("escape", "cancel", "Cancel"),
-        Binding("f", "failures", "Failures"),
+        Binding("f", "failures", "Failed"),
         Binding("r", "retry_failed", "Retry failed", show=False),
     ]
 

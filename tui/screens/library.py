@@ -51,8 +51,8 @@ class LibraryScreen(AreaScreen):
     BINDINGS = [
         Binding("a", "app.add_source", "Add"),
         Binding("i", "app.start_index", "Index"),
-        Binding("f", "failures", "Failures"),
-        Binding("x", "forget", "Forget"),
+        Binding("f", "failures", "Failed"),
+        Binding("x", "forget", "Forget", show=False),
         Binding("r", "refresh", "Refresh", show=False),
     ]
 

@@ -34,12 +34,12 @@ class SearchScreen(AreaScreen):
     AREA = "search"
 
     BINDINGS = [
-        Binding("slash", "focus_query", "Query", key_display="/"),
+        Binding("slash", "focus_query", "Query", key_display="/", show=False),
         Binding("escape", "back", "Back", show=False),
         Binding("down", "focus_results", "Results", show=False),
         Binding("o", "open_photo", "Open"),
-        Binding("c", "copy_path", "Copy path"),
-        Binding("m", "more_like_this", "More like"),
+        Binding("c", "copy_path", "Copy path", show=False),
+        Binding("m", "more_like_this", "More like", show=False),
         Binding("f", "toggle_filters", "Filters"),
         Binding("a", "app.add_source", "Add", show=False),
         Binding("i", "app.start_index", "Index", show=False),
@@ -60,7 +60,7 @@ class SearchScreen(AreaScreen):
                 yield QueryInput(placeholder="Describe a photo… (e.g. red car at night)", id="query")
                 yield FilterBar(id="filters")
                 yield Static("", id="search-status")
-                yield FirstRunGuide("", id="guide")
+                yield FirstRunGuide(id="guide")
                 yield ResultList(id="results")
             yield PhotoDetails(id="details")
 
@@ -71,6 +71,10 @@ class SearchScreen(AreaScreen):
 
     def on_screen_resume(self) -> None:
         self.refresh_guide()
+
+    def on_resize(self) -> None:
+        # A phone in portrait: a borderless query box saves two of ~18 rows.
+        self.query_one("#query", QueryInput).compact = self.size.width < 60
 
     # -- state ---------------------------------------------------------------------------
 
@@ -97,6 +101,7 @@ class SearchScreen(AreaScreen):
             )
         guide.display = show
         self.query_one("#results").display = not show
+        self.set_class(show, "-first-run")
 
     def set_status(self, text: str, *, error: bool = False) -> None:
         status = self.query_one("#search-status", Static)

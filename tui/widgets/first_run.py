@@ -5,6 +5,8 @@ from __future__ import annotations
 from huisou.tui.index_state import format_bytes
 from huisou.tui.models_info import ModelEntry
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 
@@ -47,10 +49,20 @@ def guide_text(
     return text
 
 
-class FirstRunGuide(Static):
+class FirstRunGuide(VerticalScroll):
+    """Scrolls, because the guide is taller than a phone screen with the keyboard up."""
+
     DEFAULT_CSS = """
     FirstRunGuide {
         padding: 1 1;
+    }
+    FirstRunGuide > Static {
         height: auto;
     }
     """
+
+    def compose(self) -> ComposeResult:
+        yield Static("")
+
+    def update(self, text: Text) -> None:
+        self.query_one(Static).update(text)

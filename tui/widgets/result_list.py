@@ -10,15 +10,20 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 
+def short_folder(folder: PurePath) -> str:
+    """The folder's own name (``Camera``): fits a phone screen; the details show the path."""
+    return folder.name or str(folder)
+
+
 def hit_prompt(rank: int, hit: Hit) -> Text:
-    """``0.93  IMG_0412.jpg`` over ``2024-05-01 · /sdcard/DCIM/Camera`` (dim)."""
+    """``0.93  IMG_0412.jpg`` over ``2024-05-01 · Camera`` (dim)."""
     path = PurePath(hit.path)
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"{hit.score:5.2f} ", style="bold")
     text.append(path.name)
     text.append("\n")
     date = (hit.taken_at or "")[:10] or "no date"
-    text.append(f"      {date} · {path.parent}", style="dim")
+    text.append(f"  {date} · {short_folder(path.parent)}", style="dim")
     return text
 
 
