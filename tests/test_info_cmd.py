@@ -100,7 +100,7 @@ def test_excluded_paths_name_their_rule(indexed):
     assert data["content"] == "JPEG"
     assert info(db, root / "notes.txt", "--json")["reason"] == "non-photo extension .txt"
     (root / "draft.tmp").write_bytes(b"x")
-    assert info(db, root / "draft.tmp", "--json")["reason"] == "non-photo extension .tmp"
+    assert info(db, root / "draft.tmp", "--json")["reason"] == "exclude glob '*.tmp'"
     text = info(db, root / ".cache" / "rocket.jpg")
     assert "excluded" in text and "rule:" in text and "hidden folder .cache" in text
 

@@ -101,6 +101,8 @@ def test_user_exclude_globs_match_relative_paths_and_names(tree):
         ("2024/clip.mp4", {}, "non-photo extension .mp4"),
         ("scratch.jpg.tmp", {}, "non-photo extension .tmp"),
         ("drafts/k.tmp", {"exclude": ["drafts"], "all_files": True}, "exclude glob 'drafts'"),
+        ("drafts/k.tmp", {"exclude": ["*.tmp"]}, "exclude glob '*.tmp'"),
+        ("2024/clip.mp4", {"exclude": ["2024/*.mp4"]}, "exclude glob '2024/*.mp4'"),
         ("a.jpg", {"exclude": ["*.jpg"]}, "exclude glob '*.jpg'"),
         ("a.jpg", {}, None),
         ("2024/trip/c.heic", {}, None),

@@ -141,13 +141,16 @@ class FolderSource(MediaSource):
             return f"default exclude {name}"
         if name.startswith(".") and not self.include_hidden:
             return f"hidden file {name}"
+        rule = self._glob_rule(rel, name, False)  # the user's own rule is the better answer
+        if rule:
+            return rule
         if not self.all_files:
             dot = name.rfind(".")  # os.path.splitext, minus its cost on 100k names
             if dot > 0:
                 ext = name[dot:].lower()
                 if ext in NON_PHOTO_EXTENSIONS:
                     return f"non-photo extension {ext}"
-        return self._glob_rule(rel, name, False)
+        return None
 
     def listing_rule(self, dirpath: str, rel: str, names: set[str]) -> str | None:
         """Why a whole folder is skipped given the names it contains (android: ``.nomedia``)."""
