@@ -83,7 +83,7 @@ def halfblock(image: Any, cells_wide: int, cells_high: int) -> Text:
     scale = min(cells_wide / w, (cells_high * 2) / h)
     tw, th = max(1, round(w * scale)), max(2, round(h * scale))
     th += th % 2
-    small = image.convert("RGB").resize((tw, th), Image.Resampling.BILINEAR)
+    small = image.convert("RGB").resize((tw, th), Image.Resampling.BOX)
     pixels = small.load()
     pad = " " * ((cells_wide - tw) // 2)
     text = Text(no_wrap=True, overflow="crop")
