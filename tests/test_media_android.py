@@ -258,6 +258,9 @@ def test_root_without_phone_folders_raises(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(MediaError, match="termux-setup-storage"):
         list(AndroidSource(str(tmp_path / "empty")).scan())
+    put(tmp_path / "phone", "DCIM/Camera/a.jpg")
+    with pytest.raises(MediaError, match="storage root that holds it"):
+        list(AndroidSource(str(tmp_path / "phone" / "DCIM")).scan())
 
 
 def test_unreadable_storage_leaves_the_catalog_untouched(phone, locked_scandir, fake_library):

@@ -232,9 +232,15 @@ class AndroidSource(FolderSource):
             if self._ancestry_rule(self._rel(path)) is None and path not in tops:
                 tops.append(path)
         if not found_any:
+            wanted = ", ".join(self.folders[:3])
+            if os.path.basename(self.root).lower() in {f.split("/")[0].lower() for f in self.folders}:
+                raise MediaError(
+                    f"{self.root} is one of the scanned folders itself: point the android "
+                    f"source at the storage root that holds it ({os.path.dirname(self.root)})"
+                )
             raise MediaError(
-                f"no {', '.join(self.folders[:2])} or WhatsApp folder under {self.root}: is "
-                f"this the phone's shared storage? If it is, {SETUP_HINT}"
+                f"none of {wanted}... under {self.root}: point --root at the phone's shared "
+                f"storage (the folder holding DCIM); on the phone, {SETUP_HINT}"
             )
         return tops
 
