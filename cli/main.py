@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "sources": ("huisou.cli.sources_cmd", "sources", "List, add and remove photo sources."),
     "info": ("huisou.cli.info_cmd", "info", "Explain one photo's catalog record."),
     "plugins": ("huisou.cli.plugins_cmd", "plugins", "List plugins and the hooks they implement."),
+    "plugin": ("huisou.cli.plugin_cmd", "plugin", "Create a new plugin package from a template."),
     "doctor": ("huisou.cli.doctor_cmd", "doctor", "Check this installation."),
     "tui": ("huisou.cli.tui_cmd", "tui", "Open the terminal UI (the default)."),
 }

@@ -54,16 +54,23 @@ class VectorStoreContract:
     def store(self) -> VectorStore:
         raise NotImplementedError("provide a 'store' fixture returning an empty VectorStore")
 
-    def _commit(self, store: VectorStore) -> None:
-        if store.location.connection is not None:
-            store.location.connection.commit()
+    def _write(self, store: VectorStore, method: str, *args: Any) -> None:
+        """Call a writing method as the indexer does: inside a transaction on a shared
+        connection (``BEGIN`` … ``COMMIT``), plainly on a store's own connection."""
+        conn = store.location.connection
+        if conn is None:
+            getattr(store, method)(*args)
+            return
+        if not getattr(conn, "in_transaction", False):
+            conn.execute("BEGIN")
+        getattr(store, method)(*args)
+        conn.commit()
 
     def _fill(self, store: VectorStore, n: int | None = None, seed: int = 0) -> tuple[list[int], Any]:
         n = n or self.n_vectors
         vectors = unit_vectors(n, self.dimensions, seed)
         ids = list(range(1, n + 1))
-        store.upsert(ids, vectors)
-        self._commit(store)
+        self._write(store, "upsert", ids, vectors)
         return ids, vectors
 
     def test_is_a_vector_store(self, store: VectorStore) -> None:
@@ -87,15 +94,13 @@ class VectorStoreContract:
 
     def test_upsert_is_idempotent(self, store: VectorStore) -> None:
         ids, vectors = self._fill(store, 20)
-        store.upsert(ids, vectors)
-        self._commit(store)
+        self._write(store, "upsert", ids, vectors)
         assert store.count() == 20
 
     def test_upsert_replaces_the_vector(self, store: VectorStore) -> None:
         ids, vectors = self._fill(store, 20)
         replacement = unit_vectors(1, self.dimensions, seed=99)
-        store.upsert([ids[0]], replacement)
-        self._commit(store)
+        self._write(store, "upsert", [ids[0]], replacement)
         assert store.count() == 20
         best_id, score = store.search(replacement[0], 1)[0]
         assert best_id == ids[0]
@@ -162,12 +167,10 @@ class VectorStoreContract:
 
     def test_delete_removes_and_ignores_unknown_ids(self, store: VectorStore) -> None:
         ids, vectors = self._fill(store, 30)
-        store.delete([ids[0], ids[1], 123_456])
-        self._commit(store)
+        self._write(store, "delete", [ids[0], ids[1], 123_456])
         assert store.count() == 28
         assert ids[0] not in {i for i, _ in store.search(vectors[0], 30)}
-        store.delete([])
-        self._commit(store)
+        self._write(store, "delete", [])
         assert store.count() == 28
 
     def test_second_instance_on_same_location_sees_the_vectors(self, store: VectorStore) -> None:
