@@ -8,7 +8,9 @@ Why each step:
 - **Content decides** (:mod:`.sniff`): phones and downloads are full of misnamed files.
 - **Draft decode**: a 12 MP JPEG decoded at 1/8 scale is ~30x cheaper and still larger than
   the model input; ``draft`` never goes below the requested box, so the short side stays
-  >= ``size_hint`` whatever the orientation.
+  >= ``size_hint`` whatever the orientation. Other formats cannot decode small, but a big one
+  is box-reduced (``Image.reduce``) to at least twice the size hint, so the backend's resize
+  works on a small image (the "reducing gap" Pillow's own ``thumbnail`` uses).
 - **Bombs**: Pillow's ``MAX_IMAGE_PIXELS`` is kept (never set to None). Pillow raises above
   twice the limit and only warns between 1x and 2x; we reject that band too, by size, because
   ``warnings`` filters are process-global and cannot be switched per thread.
@@ -269,7 +271,10 @@ def _finish(im: Image.Image, size_hint: int, what: str) -> DecodedImage:
     try:
         shown = _transpose(im, orientation)
         rgb = to_rgb(shown)
-        if rgb is im:
+        factor = min(rgb.size) // (2 * size_hint) if size_hint > 0 else 0
+        if factor >= 2:  # box-reduce big PNG/HEIC/WebP, still >= 2x the size hint
+            rgb = rgb.reduce(factor)
+        elif rgb is im:
             rgb = im.copy()  # detach from the file, which the caller closes
     except (OSError, ValueError) as exc:
         raise UnreadableMedia(f"corrupt {what}: {exc}") from None
