@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -37,7 +38,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 import bench_models  # noqa: E402
 import photos  # noqa: E402
-from _bench_util import REPO, huisou_env, median, print_table, run_child, write_json  # noqa: E402
+from _bench_util import huisou_env, median, print_table, run_child, write_json  # noqa: E402
 
 TARGET_RATIO = 1.6
 TARGET_CEILING = 0.85
@@ -50,7 +51,7 @@ def run_huisou(folder: Path, model: Path, precision: str, count: int) -> dict[st
     try:
         cmd = [sys.executable, "-m", "huisou", "index", str(folder), "--json",
                "--model", str(model), "--backend", "onnx-clip", "--precision", precision]
-        child = run_child(cmd, env=huisou_env(home), cwd=str(REPO.parent), timeout=TIMEOUT_S)
+        child = run_child(cmd, env=huisou_env(home), timeout=TIMEOUT_S)
         finished = None
         for line in child.stdout.splitlines():
             try:
@@ -102,22 +103,29 @@ def _error(child: Any, info: Any) -> str:
 def run_ceiling(folder: Path, model: Path, precision: str, limit: int) -> dict[str, Any]:
     cmd = [sys.executable, str(BENCH / "_ceiling.py"), str(folder), "--model", str(model),
            "--precision", precision, "--limit", str(limit)]
-    child = run_child(cmd, cwd=str(REPO.parent))
+    child = run_child(cmd)
     if child.returncode != 0:
         return {"error": _error(child, None)}
     return json.loads(child.stdout.strip().splitlines()[-1])
 
 
 def real_rclip_status() -> dict[str, Any]:
-    """rclip 4.x needs Python >= 3.12: find one, else say why it was not run."""
-    for name in ("python3.14", "python3.13", "python3.12"):
-        exe = shutil.which(name)
-        if exe:
-            probe = subprocess.run([exe, "-c", "import rclip"], capture_output=True)
-            if probe.returncode == 0:
-                return {"run": False, "reason": f"{exe} has rclip, but its model needs a "
-                        "download this offline benchmark does not make"}
-            return {"run": False, "reason": f"{exe} found but rclip 4.x is not installed in it"}
+    """rclip 4.x needs Python >= 3.12: find a working one (PATH or pyenv), else say why not."""
+    import glob
+
+    candidates = [shutil.which(n) for n in ("python3.14", "python3.13", "python3.12")]
+    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[2-9]*/bin/python3")))
+    for exe in filter(None, candidates):
+        probe = subprocess.run(
+            [exe, "-c", "import sys; assert sys.version_info >= (3, 12); import rclip"],
+            capture_output=True, text=True)
+        if probe.returncode == 0:
+            return {"run": False, "python": exe, "reason": f"{exe} has rclip, but rclip "
+                    "downloads its model on first use and this benchmark stays offline"}
+        if "ModuleNotFoundError" in probe.stderr:
+            return {"run": False, "python": exe, "reason": f"{exe} (Python >= 3.12) exists but "
+                    "rclip 4.x is not installed in it (it would also need its model download); "
+                    "only the rclip-design baseline ran"}
     return {"run": False, "reason": f"no Python >= 3.12 on this machine (this is "
             f"{sys.version.split()[0]}); rclip 4.x requires >= 3.12, so only the "
             "rclip-design baseline ran"}

@@ -23,6 +23,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -138,9 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", default="12mp", choices=sorted(SETS))
     parser.add_argument("--count", type=int, default=48)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--smoke", action="store_true", help="8 small photos (CI)")
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.set, args.count = "smoke", 8
     folder = photo_set(args.set, args.count, args.seed)
-    print(describe(folder))
+    print(json.dumps(describe(folder)))
     return 0
 
 

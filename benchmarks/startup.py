@@ -34,7 +34,6 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 import bench_models  # noqa: E402
 from _bench_util import (  # noqa: E402
-    REPO,
     cache_dir,
     huisou_env,
     median,
@@ -64,7 +63,7 @@ def time_commands(commands: dict[str, list[str]], repeats: int, env: dict[str, s
     names = list(commands)
     for r in range(repeats + 1):  # round 0 warms the page cache and is dropped
         for name in names if r % 2 else list(reversed(names)):
-            child = run_child(commands[name], env=env, cwd=str(REPO.parent), timeout=120)
+            child = run_child(commands[name], env=env, timeout=120)
             if child.returncode != 0:
                 errors[name] = (child.stderr.strip().splitlines() or ["?"])[-1][:300]
             if r:
@@ -78,7 +77,7 @@ def time_commands(commands: dict[str, list[str]], repeats: int, env: dict[str, s
 def import_profile(env: dict[str, str], top: int = 12) -> list[dict[str, Any]]:
     """Top modules by cumulative import time for ``huisou --help`` (microseconds)."""
     child = run_child([sys.executable, "-X", "importtime", "-m", "huisou", "--help"], env=env,
-                      cwd=str(REPO.parent), timeout=60)
+                      timeout=60)
     rows = []
     for line in child.stderr.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
@@ -136,7 +135,7 @@ def cold_search(model: Path, n: int, repeats: int) -> dict[str, Any]:
         home.mkdir(parents=True)
         cmd = [sys.executable, str(Path(__file__).resolve()), "--build-library", str(n),
                "--model-dir", str(model), "--home", str(home)]
-        child = run_child(cmd, cwd=str(REPO.parent), timeout=1800)
+        child = run_child(cmd, timeout=1800)
         if child.returncode != 0:
             return {"error": "building the library failed: " +
                     " | ".join(child.stderr.strip().splitlines()[-3:])}
@@ -145,7 +144,7 @@ def cold_search(model: Path, n: int, repeats: int) -> dict[str, Any]:
     env = huisou_env(home)
     cmd = huisou_cmd() + ["search", QUERY, "--json", "--top", "20", "--model", str(model),
                           "--precision", "int8", "--backend", "onnx-clip"]
-    first = run_child(cmd, env=env, cwd=str(REPO.parent), timeout=300)
+    first = run_child(cmd, env=env, timeout=300)
     result = time_commands({"search": cmd}, repeats, env)["search"]
     hits = None
     if first.returncode == 0:
@@ -176,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(build_library(args.model_dir, args.build_library, args.home)))
         return 0
     if args.smoke:
-        args.repeats, args.search_repeats = 2, 1
+        args.repeats, args.search_repeats = 1, 1
     if args.search_n is None:
         args.search_n = 500 if args.smoke else 100_000
     home = Path(cache_dir() / "startup-home")
