@@ -89,11 +89,14 @@ def test_generated_packages_install_pass_their_tests_and_are_listed(tmp_path):
     python = make_venv(tmp_path / "venv")
     run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps",
          "--no-build-isolation", *map(str, packages)], cwd=tmp_path)
-    for package in packages:
-        # -P: the package folder is not on sys.path; the installed copy is what gets tested
-        result = run([str(python), "-P", "-m", "pytest", str(package / "tests"), "-q",
-                      "-p", "no:cacheprovider", "--rootdir", str(package)], cwd=tmp_path)
-        assert " passed" in result.stdout and "failed" not in result.stdout, result.stdout
+    # -P: the package folders are not on sys.path; the installed copies are what gets tested
+    result = run([str(python), "-P", "-m", "pytest", *(str(p / "tests") for p in packages),
+                  "-q", "-rA", "-p", "no:cacheprovider"], cwd=tmp_path)
+    for kind in KINDS:
+        passed = [line for line in result.stdout.splitlines()
+                  if line.startswith(f"PASSED plugins/huisou-tmpl-{kind}/tests/")]
+        assert len(passed) >= 10, f"{kind}: too few tests passed:\n{result.stdout}"
+    assert " failed" not in result.stdout and " error" not in result.stdout, result.stdout
     env = {**os.environ, "HUISOU_HOME": str(tmp_path / "home")}
     env.pop("HUISOU_LOAD_PLUGINS", None)
     listing = json.loads(run([str(python), "-m", "huisou", "plugins", "--json"], cwd=tmp_path,
