@@ -56,7 +56,9 @@ def test_install_copy_then_list_quantize_remove(home, tmp_path):
     result = run("quantize", "tiny", "--json")
     assert result.exit_code == 0, result.output
     record = json.loads(result.output)
-    assert record["options"]["weight_type"] == "quint8"
+    from huisou.plugins.clip_search.quantize import default_weight_type
+
+    assert record["options"]["weight_type"] == default_weight_type()
     for tower in ("visual", "textual"):
         assert (home / "models" / "tiny" / tower / "model_int8.onnx").is_file()
         assert record["sizes"][tower]["int8_bytes"] < record["sizes"][tower]["fp32_bytes"]
@@ -110,3 +112,12 @@ def test_models_group_is_registered_on_the_cli():
     assert result.exit_code == 0
     for sub in ("list", "download", "install", "quantize", "remove", "export"):
         assert sub in result.output
+
+
+def test_auto_weight_type_follows_the_cpu():
+    from huisou.plugins.clip_search.quantize import default_weight_type
+
+    assert default_weight_type("aarch64", "") == "qint8"
+    assert default_weight_type("x86_64", "flags\t: fpu avx2 avx512f avx512_vnni\n") == "qint8"
+    assert default_weight_type("x86_64", "flags\t: fpu avx2 avx_vnni\n") == "qint8"
+    assert default_weight_type("x86_64", "flags\t: fpu sse4_2 avx2 fma\n") == "quint8"

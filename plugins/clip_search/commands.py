@@ -158,8 +158,9 @@ def install(directory: str, name: str | None, link: bool, force: bool) -> None:
 
 @models.command()
 @click.argument("name")
-@click.option("--weight-type", type=click.Choice(["quint8", "qint8"]), default="quint8",
-              show_default=True, help="Int8 weight type (qint8 loses accuracy without VNNI).")
+@click.option("--weight-type", type=click.Choice(["auto", "quint8", "qint8"]), default="auto",
+              show_default=True,
+              help="Int8 weights; auto = qint8 on VNNI x86/ARM64, quint8 elsewhere (accuracy).")
 @click.option("--per-channel", is_flag=True, help="Per-channel weight scales.")
 @click.option("--reduce-range", is_flag=True, help="7-bit weights (for CPUs without VNNI).")
 @click.option("--json", "as_json", is_flag=True, help="Print the measurement as JSON.")
