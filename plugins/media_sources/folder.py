@@ -60,7 +60,7 @@ NON_PHOTO_EXTENSIONS = frozenset(
         ".txt", ".md", ".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".odt", ".csv",
         ".json", ".xml", ".html", ".htm", ".log", ".ini", ".zip", ".rar", ".7z", ".tar", ".gz",
         ".bz2", ".xz", ".iso", ".dmg", ".apk", ".exe", ".dll", ".so", ".py", ".js", ".db",
-        ".sqlite", ".tmp", ".part", ".crdownload",
+        ".sqlite", ".db-wal", ".db-shm", ".db-journal", ".lock", ".tmp", ".part", ".crdownload",
         # sidecars next to photos (metadata or video thumbnails, not photos)
         ".xmp", ".aae", ".thm", ".pp3", ".dop", ".on1",
     }
