@@ -94,7 +94,7 @@ def test_generated_packages_install_pass_their_tests_and_are_listed(tmp_path):
                   "-q", "-rA", "-p", "no:cacheprovider"], cwd=tmp_path)
     for kind in KINDS:
         passed = [line for line in result.stdout.splitlines()
-                  if line.startswith(f"PASSED plugins/huisou-tmpl-{kind}/tests/")]
+                  if line.startswith("PASSED") and f"test_huisou_tmpl_{kind}.py::" in line]
         assert len(passed) >= 10, f"{kind}: too few tests passed:\n{result.stdout}"
     assert " failed" not in result.stdout and " error" not in result.stdout, result.stdout
     env = {**os.environ, "HUISOU_HOME": str(tmp_path / "home")}
