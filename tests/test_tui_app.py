@@ -56,18 +56,16 @@ def _final_counts(app) -> tuple[dict[str, int], int]:
 def test_cancel_midway_then_resume_reaches_same_counts(tmp_path: Path) -> None:
     make_photos(tmp_path / "photos", per_colour=4)  # 12 photos, batches of 2
 
-    # Reference: one uninterrupted run in its own library.
+    # Reference: one uninterrupted run in its own library, straight through the core.
     reset_gate(free_batches=10**9)
     ref_app = make_app(make_config(tmp_path / "ref", backend="gated-fake"), make_host(gated_plugin()))
+    ref = ref_app.ctx.new_library()
+    ref.catalog.add_source("folder", str(tmp_path / "photos"), {})
+    from huisou.core.indexer import Indexer
 
-    async def reference() -> tuple[dict[str, int], int]:
-        async with ref_app.run_test(size=(80, 24)) as pilot:
-            await add_folder_via_ui(pilot, tmp_path / "photos")
-            state = await index_via_ui(pilot)
-            assert state.phase == "done" and state.summary.indexed == 12
-            return _final_counts(ref_app)
-
-    expected = run(reference())
+    assert list(Indexer(ref).run())[-1].indexed == 12
+    ref.close()
+    expected = _final_counts(ref_app)
 
     reset_gate(free_batches=2)  # two batches go through, the third waits on the gate
     app = make_app(make_config(tmp_path / "lib", backend="gated-fake"), make_host(gated_plugin()))
@@ -83,6 +81,9 @@ def test_cancel_midway_then_resume_reaches_same_counts(tmp_path: Path) -> None:
             await wait_until(pilot, lambda: GatedBackend.waiting.is_set())
             await wait_until(pilot, lambda: screen.state.done == 4)
             assert screen.running
+            hits = await search_via_ui(pilot, "red")  # results appear while indexing runs
+            assert len(hits) == 4
+            await goto(pilot, "3")
             await pilot.press("escape")  # cancel while the third batch is in flight
             GatedBackend.gate.set()
             await wait_until(pilot, lambda: screen.idle.is_set())
@@ -176,7 +177,7 @@ def test_filters_restrict_results(tmp_path: Path) -> None:
             screen = app.screen
             await pilot.press("escape", "f")  # results, then the filter bar
             assert screen.query_one("#filters").display
-            await pilot.press(*"2024-05-02")  # "from" date: skips the first photo
+            app.focused.post_message(events.Paste("2024-05-02"))  # "from": skips the first
             await pilot.press("tab", "tab")  # to the folder filter; paste the folder
             app.focused.post_message(events.Paste(str(photos)))
             await wait_until(pilot, lambda: screen.filters.folder == str(photos))
@@ -247,5 +248,94 @@ def test_no_model_yet_is_one_clear_line(tmp_path: Path) -> None:
             screen = app.screen
             await wait_until(pilot, lambda: "No model yet" in str(screen.query_one("#search-status").render()))
             assert "\n" not in str(screen.query_one("#search-status").render()).strip()
+
+    run(body())
+
+
+HOLD_LOCK = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+sys.stdin.readline()
+conn.execute("COMMIT")
+"""
+
+
+def test_database_locked_by_another_process_waits_then_adds(tmp_path: Path) -> None:
+    """A cron job holding the write lock: adding a source waits (UI stays up), then lands."""
+    import subprocess
+    import sys
+
+    photos = tmp_path / "photos"
+    make_photos(photos, per_colour=1)
+    config = make_config(tmp_path)
+    app = make_app(config, make_host())
+
+    async def body() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            # The "cron job": another process holding the write lock until told to commit.
+            other = subprocess.Popen(
+                [sys.executable, "-c", HOLD_LOCK, config.db], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, text=True,
+            )
+            assert other.stdout.readline().strip() == "locked"
+            await goto(pilot, "2")
+            await pilot.press("a")
+            await wait_until(pilot, lambda: type(app.screen).__name__ == "AddSourceScreen")
+            dialog = app.screen
+            dialog.query_one("#source-root").post_message(events.Paste(str(photos)))
+            await pilot.pause()
+            await pilot.press("enter")
+            await pilot.pause(0.5)
+            assert app.screen is dialog  # still waiting for the lock…
+            assert "waiting" in str(dialog.query_one("#dialog-error").render())
+            assert app.ctx.library.catalog.sources() == []
+            other.stdin.write("\n")  # the cron job commits
+            other.stdin.flush()
+            await wait_until(pilot, lambda: type(app.screen).__name__ == "LibraryScreen")
+            assert [s.root for s in app.ctx.library.catalog.sources()] == [str(photos)]
+            assert app.ctx.library.catalog.integrity_check() == "ok"
+            assert other.wait(10) == 0
+
+    run(body())
+
+
+def test_model_download_failure_is_one_line_with_retry(tmp_path: Path, monkeypatch) -> None:
+    from huisou.core.errors import HuisouError
+    from huisou.tui import models_info
+
+    photos = tmp_path / "photos"
+    make_photos(photos, per_colour=1)
+    config = make_config(tmp_path, backend="onnx-clip", model="ViT-B-32__openai")
+    calls: list[tuple[int, int | None]] = []
+
+    def failing(config, name, progress, cancel):
+        for done in (0, 1_000_000, 2_000_000):
+            progress(done, 605_266_916)
+            calls.append((done, 605_266_916))
+        raise HuisouError("cannot reach https://example.invalid/model.onnx: timed out\nmore")
+
+    monkeypatch.setattr(models_info, "download_model", failing)
+    monkeypatch.setattr(models_info, "downloader", lambda: failing)
+    app = make_app(config, make_host())
+
+    async def body() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await add_folder_via_ui(pilot, photos)
+            await goto(pilot, "3")
+            screen = app.screen
+            await pilot.press("s")
+            await wait_until(pilot, lambda: screen.idle.is_set() and screen.state.phase == "failed")
+            assert calls and calls[-1][0] == 2_000_000
+            message = screen.state.message
+            assert message.startswith("Model download failed: cannot reach")
+            assert "\n" not in message and "press s to retry" in message
+            monkeypatch.setattr(models_info, "download_model", lambda *a: None)
+            await pilot.press("s")  # retry: the download "works", the model is still absent
+            await wait_until(pilot, lambda: screen.idle.is_set()
+                             and screen.state.message.startswith("No model yet"))
+            assert screen.state.phase == "failed"
 
     run(body())
