@@ -56,15 +56,7 @@ class WalkSourcePlugin:
 def make_library(host: Any, tmp_path: Path) -> Library:
     config = Config(db=str(tmp_path / "lib.db"), backend="fake", store="memory",
                     batch_size=2, threads=2)
-    return _rlock(Library(config, host))
-
-
-def _rlock(library: Library) -> Library:
-    # Workaround until core/library.py uses an RLock: ``store`` holds the lock and calls
-    # ``backend``, which takes it again (a deadlock on a plain Lock).
-    if not isinstance(library._lock, type(threading.RLock())):
-        library._lock = threading.RLock()
-    return library
+    return Library(config, host)
 
 
 def index(library: Library, root: Any) -> list[Any]:
@@ -127,7 +119,7 @@ def test_hook_register_vector_stores(huisou_host, register_plugin, photo_folder,
     register_plugin(WalkSourcePlugin(), name="walk-source")
     register_plugin(Plugin(), name="counting-store")
     config = Config(db=str(tmp_path / "lib.db"), backend="fake", store="counting", threads=2)
-    library = _rlock(Library(config, huisou_host))
+    library = Library(config, huisou_host)
     index(library, photo_folder)
     assert isinstance(library.store, CountingStore)
     assert len(written) == len(photo_folder.photos)
@@ -342,7 +334,7 @@ def test_hook_on_index_error(huisou_host, register_plugin, recorder, photo_folde
     register_plugin(WalkSourcePlugin(), name="walk-source")
     register_plugin(Plugin(), name="broken-store")
     config = Config(db=str(tmp_path / "lib.db"), backend="fake", store="broken", threads=2)
-    library = _rlock(Library(config, huisou_host))
+    library = Library(config, huisou_host)
     with pytest.raises(RuntimeError, match="disk on fire"):
         index(library, photo_folder)
     (error,) = recorder.named("on_index_error")
