@@ -271,6 +271,9 @@ def test_index_and_search_end_to_end(store_id, tmp_path, fake_host):
         events = list(Indexer(library).run())
         assert events[-1].indexed == 12
         assert type(library.store).store_id == store_id and library.store.count() == 12
+        # the after_index hook already built the sidecar: the first search maps it
+        store = library.store
+        assert vector_index.VectorIndex.load(store.sidecar_path, store.token(), 16) is not None
         hits = Searcher(library).search("red", top=4)
         assert [Path(h.path).name[:3] for h in hits] == ["red"] * 4
         in_a = Searcher(library).search(

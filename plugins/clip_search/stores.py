@@ -24,3 +24,12 @@ __all__ = ["NumpyVectorStore", "SqliteVecStore"]
 def register_vector_stores(register: Callable[..., Any]) -> None:
     register(SqliteVecStore)
     register(NumpyVectorStore)
+
+
+@hookimpl
+def after_index(run: Any, summary: Any) -> None:
+    """Rebuild the search index sidecar now, so the next search starts at full speed."""
+    from huisou.plugins.clip_search.store_base import refresh_after_index
+
+    classes = {cls.store_id: cls for cls in (SqliteVecStore, NumpyVectorStore)}
+    refresh_after_index(run.db_path, run.model_fingerprint, classes)
