@@ -86,6 +86,7 @@ def run_baseline(folder: Path, model: Path, count: int) -> dict[str, Any]:
 def _result(child: Any, count: int, ok: bool, inner_seconds: Any, error: str | None) -> dict:
     return {
         "ok": ok,
+        "load_avg_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "wall_s": round(child.wall, 3),
         "photos_per_s": round(count / child.wall, 3) if ok else None,
         "inner_s": inner_seconds,
@@ -173,6 +174,16 @@ def bench_set(set_name: str, count: int, model: Path, variants: list[str], repea
         out["ratio_int8_vs_baseline"] = hint8["photos_per_s"] / base["photos_per_s"]
     if base.get("ok") and summary.get("huisou-fp32", {}).get("ok"):
         out["ratio_fp32_vs_baseline"] = summary["huisou-fp32"]["photos_per_s"] / base["photos_per_s"]
+    # CPU-based views, robust to other load on a shared machine: CPU seconds per photo, and
+    # how much of huisou's CPU time is the unavoidable decode + encode work.
+    for sm in summary.values():
+        if sm.get("ok"):
+            sm["cpu_s_per_photo"] = sm["cpu_s"] / count
+    if base.get("ok") and hint8.get("ok"):
+        out["cpu_ratio_baseline_vs_int8"] = base["cpu_s"] / hint8["cpu_s"]
+    if hint8.get("ok") and ceiling.get("decode_cpu_s"):
+        work = ceiling["decode_cpu_s"] + ceiling["encoder_cpu_s"]
+        out["cpu_efficiency_int8"] = work / hint8["cpu_s_per_photo"]
     if hint8.get("ok") and ceiling.get("ceiling"):
         out["fraction_of_ceiling"] = hint8["photos_per_s"] / ceiling["ceiling"]
         # Steady-state rate (huisou's own Finished.seconds: no interpreter start, model load).
@@ -213,7 +224,16 @@ def print_results(results: dict[str, Any], arch: str) -> None:
                      res.get("fraction_of_ceiling_inner")])
     print_table(["photos", "size", "MB/photo", "int8/baseline", "fp32/baseline",
                  "ceiling photos/s", "int8 % of ceiling", "same, steady state"], rows,
-                title="Ratios")
+                title="Ratios (wall clock)")
+    rows = []
+    for set_name, res in results.items():
+        v = res["variants"]
+        rows.append([set_name] + [v.get(k, {}).get("cpu_s_per_photo") for k in
+                                  ("huisou-int8", "huisou-fp32", "baseline")]
+                    + [res.get("cpu_ratio_baseline_vs_int8"), res.get("cpu_efficiency_int8")])
+    print_table(["photos", "int8 CPU s/photo", "fp32 CPU s/photo", "baseline CPU s/photo",
+                 "baseline CPU / int8 CPU", "int8 CPU spent on decode+encode"], rows,
+                title="CPU time (robust to other load on the machine)")
     rows = [[s, r["ceiling"].get("decode_cpu_s"), r["ceiling"].get("encoder_cpu_s"),
              r["ceiling"].get("read_hash_cpu_s"), r["ceiling"].get("prepare_cpu_s"),
              r["ceiling"].get("encoder_rate_all_cores")] for s, r in results.items()]
