@@ -26,6 +26,28 @@ def vector_literal(vector: Any) -> str:
     return "[" + ",".join(repr(float(x)) for x in vector) + "]"
 
 
+def copy_binary(ids: Sequence[int], vectors: Any) -> bytes:
+    """A ``COPY … FROM STDIN (FORMAT BINARY)`` stream of ``(id bigint, embedding vector)``.
+
+    Built with NumPy in one pass: formatting 512 floats per row as text costs ~0.4 ms a
+    vector in Python, the binary form almost nothing. pgvector's binary ``vector`` is int16
+    dimensions, int16 zero, then big-endian float32s.
+    """
+    import numpy as np
+
+    matrix = np.asarray(vectors, dtype=np.float32)
+    n, dims = matrix.shape
+    row = np.dtype([("fields", ">i2"), ("id_len", ">i4"), ("id", ">i8"), ("vec_len", ">i4"),
+                    ("dims", ">i2"), ("unused", ">i2"), ("vec", ">f4", (dims,))])
+    rows = np.zeros(n, dtype=row)
+    rows["fields"], rows["id_len"], rows["vec_len"] = 2, 8, 4 + 4 * dims
+    rows["id"] = np.asarray(ids, dtype=np.int64)
+    rows["dims"] = dims
+    rows["vec"] = matrix
+    header = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
+    return header + rows.tobytes() + b"\xff\xff"
+
+
 class PgVectorStore(VectorStore):
     """Vectors in PostgreSQL; exact search by default, HNSW with ``index = "hnsw"``.
 
@@ -80,14 +102,29 @@ class PgVectorStore(VectorStore):
                 )
 
     def upsert(self, ids: Sequence[int], vectors: Any) -> None:
-        rows = [(int(i), vector_literal(v)) for i, v in zip(ids, vectors, strict=True)]
-        if not rows:
+        """COPY the batch into a session temp table, then one INSERT … ON CONFLICT.
+
+        COPY is several times faster than row-by-row inserts; ``DISTINCT ON`` keeps the last
+        vector when a batch names an id twice (ON CONFLICT may touch a row only once).
+        """
+        if len(ids) == 0:
             return
+        if len(ids) != len(vectors):
+            raise ValueError(f"{len(ids)} ids but {len(vectors)} vectors")
+        data = copy_binary(ids, vectors)
+        staging = f"huisou_upsert_{int(self.location.dimensions)}"
         with self._lock, self._conn.transaction(), self._conn.cursor() as cur:
-            cur.executemany(
-                f"INSERT INTO {self.table} (id, embedding) VALUES (%s, %s::vector) "
-                "ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding",
-                rows,
+            cur.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {staging} (id bigint, "
+                f"embedding vector({int(self.location.dimensions)}), n serial) "
+                "ON COMMIT DELETE ROWS"
+            )
+            with cur.copy(f"COPY {staging} (id, embedding) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.write(data)
+            cur.execute(
+                f"INSERT INTO {self.table} (id, embedding) "
+                f"SELECT DISTINCT ON (id) id, embedding FROM {staging} ORDER BY id, n DESC "
+                "ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding"
             )
 
     def delete(self, ids: Sequence[int]) -> None:
