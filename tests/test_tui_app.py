@@ -140,12 +140,20 @@ def test_result_actions_open_copy_and_more_like_this(tmp_path: Path) -> None:
 def test_narrow_layout_pushes_details_screen(tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     make_photos(photos)
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
     app = make_app(make_config(tmp_path), make_host())
 
     async def body() -> None:
         async with app.run_test(size=(44, 20)) as pilot:
             await add_folder_via_ui(pilot, photos)
-            await index_via_ui(pilot)
+            state = await index_via_ui(pilot)
+            assert state.summary.indexed == 9 and state.summary.failed == 1
+            assert [Path(f.path).name for f in state.failures] == ["broken.jpg"]
+            await pilot.press("f")  # failures so far, with reasons
+            await wait_until(pilot, lambda: type(app.screen).__name__ == "FailuresScreen")
+            listed = str(app.screen.query_one("#failure-list").get_option_at_index(0).prompt)
+            assert "broken.jpg" in listed and "unreadable" in listed
+            await pilot.press("escape")
             await search_via_ui(pilot, "green")
             assert app.screen.has_class("-narrow")
             assert not app.screen.query_one("#details").display
@@ -198,6 +206,8 @@ def test_help_on_question_mark_and_palette_lists_actions(tmp_path: Path) -> None
             assert app.screen_stack[0].query_one("#query").value == ""
             await pilot.press("escape")
             assert type(app.screen).__name__ == "SearchScreen"
+            await pilot.click("#nav", offset=(12, 0))  # tap "2 Lib" on the top bar
+            assert app.current_mode == "library"
             await pilot.press("ctrl+p")
             await wait_until(pilot, lambda: type(app.screen).__name__ == "CommandPalette")
             await pilot.press(*"start index")

@@ -53,7 +53,6 @@ def _indexed_app(root: Path):
     host = make_host(builtins=MEDIA_BUILTINS)
     library = Library(config, host)
     library.catalog.add_source("folder", str(root / "photos"), {})
-    library._lock = __import__("threading").RLock()  # see report: core Library lock re-entry
     events = list(Indexer(library).run())
     assert events[-1].indexed == 9
     library.catalog.conn.execute("UPDATE sources SET last_indexed_at = 1714564800")

@@ -23,15 +23,6 @@ from huisou.tui.opener import Opener, SystemOpener
 from huisou.tui.thumbnails import ThumbnailCache
 
 
-def _open(config: Config, host: PluginHost) -> Library:
-    library = Library(config, host)
-    # Library.store holds Library._lock while reading Library.backend, which takes the same
-    # (non-reentrant) lock: a deadlock in core. Until core uses an RLock, give it one here.
-    if not isinstance(library._lock, type(threading.RLock())):
-        library._lock = threading.RLock()  # type: ignore[assignment]
-    return library
-
-
 class TuiContext:
     """Owns the long-lived objects; screens reach it as ``self.app.ctx``."""
 
@@ -64,19 +55,19 @@ class TuiContext:
     def library(self) -> Library:
         """The UI thread's library (catalog reads)."""
         if self._library is None:
-            self._library = _open(self.config, self.host)
+            self._library = Library(self.config, self.host)
         return self._library
 
     @property
     def search_library(self) -> Library:
         """The search workers' library; hold ``search_lock`` while using it."""
         if self._search_library is None:
-            self._search_library = _open(self.config, self.host)
+            self._search_library = Library(self.config, self.host)
         return self._search_library
 
     def new_library(self) -> Library:
         """A library with its own connection, for a worker thread that writes."""
-        return _open(self.config, self.host)
+        return Library(self.config, self.host)
 
     def model_choice(self) -> tuple[str, str]:
         """``(backend, model)`` in use: configured, else the library's last, else defaults."""

@@ -113,10 +113,18 @@ def graphics_protocol() -> str | None:
         return None
     if os.environ.get("HUISOU_NO_IMAGES"):
         return None
+    import logging
+
+    quiet = logging.getLogger("textual_image")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # a terminal that does not answer is not an error
     try:
-        from textual_image import renderable
+        # Both modules query the terminal when first imported; do it now, before Textual.
+        from textual_image import renderable, widget  # noqa: F401
     except Exception:  # optional extra not installed, or the terminal query failed
         return None
+    finally:
+        quiet.setLevel(level)
     name = getattr(renderable.Image, "__module__", "")
     if name.endswith(".tgp"):
         return "tgp"
