@@ -7,24 +7,23 @@ re-run over the unchanged tree: catalog load, stat-only scan, diff. Median of ``
 runs. It also times the scan alone and counts ``open()`` calls on files of the tree during the
 re-runs (audit hook): the fast path must open none.
 
-Prints a table and writes ``benchmarks/out/rescan.json``. ``--profile`` prints the top of a
-cProfile of one re-run (to tell the source's walk from the core's diff).
+Prints a Markdown table and writes ``benchmarks/out/rescan.json`` (``HUISOU_BENCH_OUT``
+overrides; ``rescan-smoke.json`` for ``--smoke``). ``--profile`` prints the top of a cProfile of
+one re-run (to tell the source's walk from the core's diff).
 
 Usage::
 
     python benchmarks/rescan.py                 # 10,000 files
-    python benchmarks/rescan.py --files 100000  # the 100k point (takes a few minutes to build)
+    python benchmarks/rescan.py --files 100000  # the 100k point (a minute to build and index)
+    python benchmarks/rescan.py --smoke         # 300 files, for CI
 """
 
 from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
-import platform
 import shutil
-import statistics
 import sys
 import tempfile
 import threading
@@ -32,7 +31,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-OUT = Path(__file__).resolve().parent / "out" / "rescan.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import median, print_table, write_json  # noqa: E402
+
 PER_FOLDER = 250
 
 _opened: list[str] = []
@@ -89,8 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dir", help="work folder (default: a temp dir, removed afterwards)")
     parser.add_argument("--profile", action="store_true", help="cProfile one re-run")
-    parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--smoke", action="store_true", help="300 files: a CI-sized check")
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.files = 300
 
     from huisou.plugins.media_sources.folder import FolderSource
 
@@ -137,8 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.dir:
             shutil.rmtree(work, ignore_errors=True)
 
-    rescan = statistics.median(rescans)
-    scan = statistics.median(scans)
+    rescan, scan = median(rescans), median(scans)
     result = {
         "files": args.files,
         "repeats": args.repeats,
@@ -146,29 +148,20 @@ def main(argv: list[str] | None = None) -> int:
         "first_index_s": round(first_s, 3),
         "rescan_s_median": round(rescan, 4),
         "rescan_s_all": [round(v, 4) for v in rescans],
-        "rescan_ms_per_1000": round(1000 * rescan / args.files * 1000, 2),
+        "rescan_ms_per_1000": round(1e6 * rescan / args.files, 2),
         "scan_only_s_median": round(scan, 4),
-        "scan_only_ms_per_1000": round(1000 * scan / args.files * 1000, 2),
+        "scan_only_ms_per_1000": round(1e6 * scan / args.files, 2),
         "files_opened_during_rescans": len(opened),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "platform": platform.platform()},
     }
-    rows = [
-        ("files", f"{args.files:,}"),
-        ("first index (fake backend)", f"{first_s:.2f} s"),
-        (f"unchanged re-run, median of {args.repeats}", f"{rescan * 1000:.0f} ms"),
-        ("  per 1000 files", f"{result['rescan_ms_per_1000']:.1f} ms"),
-        ("scan alone (stat-only walk)", f"{scan * 1000:.0f} ms"),
-        ("  per 1000 files", f"{result['scan_only_ms_per_1000']:.1f} ms"),
-        ("files opened during re-runs", str(len(opened))),
-    ]
-    width = max(len(label) for label, _ in rows)
-    for label, value in rows:
-        print(f"{label:<{width}}  {value:>10}")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out}")
+    print_table(
+        ["files", "first index s (fake backend)", f"re-run ms (median of {args.repeats})",
+         "re-run ms / 1000 files", "scan alone ms", "scan ms / 1000 files", "files opened"],
+        [[args.files, first_s, rescan * 1000, result["rescan_ms_per_1000"], scan * 1000,
+          result["scan_only_ms_per_1000"], len(opened)]],
+        title="Re-index of an unchanged tree (stat-only fast path)",
+    )
+    path = write_json("rescan-smoke" if args.smoke else "rescan", result)
+    print(f"wrote {path}")
     return 0 if not opened else 1
 
 
