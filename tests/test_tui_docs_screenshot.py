@@ -44,6 +44,7 @@ def render_search_screenshot(out_dir: Path, filename: str = "tui-search.svg") ->
 
     async def body() -> Path:
         async with app.run_test(size=(120, 36)) as pilot:
+            await wait_until(pilot, lambda: getattr(app.focused, "id", None) == "query")
             for box in app.screen.query("Input"):
                 box.cursor_blink = False
             await pilot.press(*QUERY)

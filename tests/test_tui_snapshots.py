@@ -60,6 +60,12 @@ def _indexed_app(root: Path):
     return make_app(config, host)
 
 
+async def _ready(pilot) -> None:
+    """Wait until the search box has focus (keys typed before that are lost), no blinking."""
+    await wait_until(pilot, lambda: getattr(pilot.app.focused, "id", None) == "query")
+    _no_blink(pilot)
+
+
 def _no_blink(pilot) -> None:
     from textual.widgets import Input
 
@@ -86,7 +92,7 @@ def test_search_results(snap_compare, library_dir: Path, size) -> None:
     app = _indexed_app(library_dir)
 
     async def run_before(pilot) -> None:
-        _no_blink(pilot)
+        await _ready(pilot)
         await pilot.press(*"red")
         screen = pilot.app.screen
         await wait_until(pilot, lambda: len(screen.last_hits) == 9)
@@ -105,7 +111,7 @@ def test_library_screen(snap_compare, library_dir: Path, size) -> None:
     app = _indexed_app(library_dir)
 
     async def run_before(pilot) -> None:
-        _no_blink(pilot)
+        await _ready(pilot)
         await pilot.press("escape", "2")
         await pilot.pause()
 
@@ -131,7 +137,7 @@ def test_index_screen_mid_run(snap_compare, library_dir: Path, size) -> None:
     )
 
     async def run_before(pilot) -> None:
-        _no_blink(pilot)
+        await _ready(pilot)
         await pilot.press("escape", "3")
         await pilot.pause()
         pilot.app.screen.query_one(IndexProgress).update_state(state)
