@@ -134,10 +134,18 @@ def test_symlink_loops_and_links_back_into_the_tree(tmp_path):
     os.symlink(root / "b", root / "a" / "b-again")  # a second way into b
     os.symlink(tmp_path, root / "b" / "up")  # to an ancestor of the root
     os.symlink(outside, root / "linked")  # a folder outside the root: followed
-    got = paths(FolderSource(str(root)))
+    source = FolderSource(str(root))
+    got = paths(source)
     assert got == sorted(
         [str(root / "a/one.jpg"), str(root / "b/two.jpg"), str(root / "linked/three.jpg")]
     )
+    assert source.explain_exclusion(str(root / "a/b-again/two.jpg")) == (
+        f"linked folder a/b-again: its photos are indexed at {(root / 'b').resolve()}"
+    )
+    assert source.explain_exclusion(str(root / "a/loop/a/one.jpg")) == (
+        f"symlink loop: a/loop links back to {root.resolve()}"
+    )
+    assert source.explain_exclusion(str(root / "linked/three.jpg")) is None
 
 
 def test_unreadable_folder_is_reported_and_skipped(tree, monkeypatch):

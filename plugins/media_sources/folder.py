@@ -284,6 +284,9 @@ class FolderSource(MediaSource):
             if rule:
                 return rule
             current = os.path.join(current, name)
+            rule = self._link_rule(current, sub_rel)
+            if rule:
+                return rule
         parent_rel = "/".join(parts[:-1])
         rule = self.listing_rule(current, parent_rel, self._names(current))
         if rule:
@@ -294,6 +297,22 @@ class FolderSource(MediaSource):
         if rule:
             return rule
         return self.twin_rule(current, parts[-1])
+
+    def _link_rule(self, dirpath: str, rel: str) -> str | None:
+        """Why the walk does not enter the linked folder ``dirpath`` (see :meth:`_dir_real`)."""
+        if not os.path.islink(dirpath):
+            return None
+        target = os.path.realpath(dirpath)
+        try:
+            tops = [os.path.realpath(t) for t in self._tops()]
+        except MediaError:
+            tops = [os.path.realpath(self.root)]
+        for top in tops:
+            if top.startswith(target.rstrip("/") + "/") or target == top:
+                return f"symlink loop: {rel} links back to {target}"
+            if target.startswith(top.rstrip("/") + "/"):
+                return f"linked folder {rel}: its photos are indexed at {target}"
+        return None
 
     def twin_rule(self, dirpath: str, name: str) -> str | None:
         """Why a file is dropped because of a sibling (android: its trashed twin), or None."""
