@@ -33,3 +33,23 @@ def huisou_env(home: Path, **extra: str) -> dict[str, str]:
     env.pop("HUISOU_CONFIG", None)
     env.update(extra)
     return env
+
+
+def cores_available(seconds: float = 1.0) -> float:
+    """How many cores this machine gives us right now: ``nproc`` busy loops for ``seconds``,
+    their CPU time over the wall time. Close to ``nproc`` on a quiet machine; on a shared one
+    (other jobs, a throttled VM) it says how much to trust wall-clock numbers of this run."""
+    import subprocess
+    import sys
+    import time
+
+    count = os.cpu_count() or 1
+    code = f"import time\nt=time.perf_counter()\nwhile time.perf_counter()-t<{seconds}: pass"
+    start = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-S", "-c", code]) for _ in range(count)]
+    cpu = 0.0
+    for proc in procs:
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        cpu += usage.ru_utime + usage.ru_stime
+    return round(cpu / (time.perf_counter() - start), 2)

@@ -38,7 +38,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 import bench_models  # noqa: E402
 import photos  # noqa: E402
-from _bench_util import huisou_env, median, print_table, run_child, write_json  # noqa: E402
+from _bench_util import cores_available, huisou_env, median, print_table, run_child, write_json  # noqa: E402
 
 TARGET_RATIO = 1.6
 TARGET_CEILING = 0.85
@@ -153,6 +153,7 @@ def bench_set(set_name: str, count: int, model: Path, variants: list[str], repea
     info = photos.describe(folder)
     for path in folder.iterdir():  # warm the page cache so no variant pays the first read
         path.read_bytes()
+    available_before = cores_available()
     ceiling = run_ceiling(folder, model, "int8", min(ceiling_limit, count))
     runs: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
     for r in range(repeats):
@@ -167,7 +168,9 @@ def bench_set(set_name: str, count: int, model: Path, variants: list[str], repea
                   f"{result['peak_rss_mb']} MB{'' if result['ok'] else ' ' + str(result['error'])}",
                   file=sys.stderr, flush=True)
     summary = {v: summarise(rs) for v, rs in runs.items()}
-    out: dict[str, Any] = {"photos": info, "ceiling": ceiling, "variants": summary}
+    available = [available_before, cores_available()]
+    out: dict[str, Any] = {"photos": info, "ceiling": ceiling, "variants": summary,
+                           "cores_available": available}
     base = summary.get("baseline", {})
     hint8 = summary.get("huisou-int8", {})
     if base.get("ok") and hint8.get("ok"):
@@ -262,6 +265,12 @@ def main(argv: list[str] | None = None) -> int:
     results = {s: bench_set(s, count, model, variants, repeats, args.ceiling_photos)
                for s in sets}
     print_results(results, arch)
+    for set_name, res in results.items():
+        low = min(res["cores_available"])
+        if low < 0.9 * (os.cpu_count() or 1):
+            print(f"WARNING: {set_name}: only {low} of {os.cpu_count()} cores were available "
+                  f"(busy-loop probe before/after: {res['cores_available']}); other load on "
+                  "this machine makes the wall-clock numbers unreliable, prefer the CPU views")
     main_set = "12mp" if "12mp" in results else sets[0]
     verdict = targets(results[main_set])
     for name, t in verdict.items():

@@ -35,6 +35,7 @@ sys.path.insert(0, str(BENCH))
 import bench_models  # noqa: E402
 from _bench_util import (  # noqa: E402
     cache_dir,
+    cores_available,
     huisou_env,
     median,
     print_table,
@@ -186,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         "huisou --help": huisou_cmd() + ["--help"],
         "huisou plugins": huisou_cmd() + ["plugins"],
     }
+    available = cores_available()
     results = time_commands(commands, args.repeats, env)
     profile = import_profile(env)
     search: dict[str, Any] | None = None
@@ -216,11 +218,13 @@ def main(argv: list[str] | None = None) -> int:
                                     "met": rss is not None and rss <= TARGET_SEARCH_RSS_MB}
         if search.get("error") or search.get("first_error"):
             print(f"search error: {search.get('error') or search.get('first_error')}")
+    print(f"cores available (busy-loop probe): {available} of {os.cpu_count()}")
     for name, t in verdict.items():
         print(f"target {name}: {t['value']} vs {t['target']} -> {'met' if t['met'] else 'MISSED'}")
     path = write_json("startup-smoke" if args.smoke else "startup", {
         "command": huisou_cmd(), "repeats": args.repeats, "results": results,
         "import_profile": profile, "cold_search": search, "search_n": args.search_n,
+        "cores_available": available,
         "targets": verdict,
     })
     print(f"wrote {path}")
