@@ -15,7 +15,8 @@ that searching never holds the image tower and indexing never holds the text tow
 
 Models: ``ViT-B-32-random`` from ``~/.cache/huisou-bench/models`` (``benchmarks/bench_models.py``
 builds it, fp32 + int8) and the repo's ``tiny_clip``. Writes ``benchmarks/out/encoders.json``.
-Usage: ``python benchmarks/encoders.py [--models ViT-B-32-random] [--threads 2]``
+Usage: ``python benchmarks/encoders.py [--models ViT-B-32-random] [--threads 2] [--smoke]``
+(``--smoke``: the committed tiny model, 8 images; ``HUISOU_BENCH_OUT`` overrides the folder).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-OUT = REPO / "benchmarks" / "out"
+OUT = Path(os.environ.get("HUISOU_BENCH_OUT") or REPO / "benchmarks" / "out")
 CACHE = Path(os.environ.get("HUISOU_BENCH_CACHE") or Path.home() / ".cache" / "huisou-bench")
 QUERIES = ["a dog on a beach at sunset", "receipt", "mountain road with green trees",
            "two people hugging at a wedding", "my passport", "a red car parked on a street",
@@ -102,8 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", default="ViT-B-32-random,tiny_clip")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--images", type=int, default=64)
-    parser.add_argument("--out", default=str(OUT / "encoders.json"))
+    parser.add_argument("--smoke", action="store_true", help="committed tiny model, 8 images")
+    parser.add_argument("--out", default=None, help="JSON file to write")
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.models, args.images = "tiny_clip", 8
+    args.out = args.out or str(OUT / ("encoders-smoke.json" if args.smoke else "encoders.json"))
     rows = []
     print(f"{'model':18} {'prec':5} {'mode':7} {'load s':>7} {'img/s':>7} {'text ms':>8} "
           f"{'peak RSS MB':>11} {'after release':>13}")
@@ -130,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name:18} {precision:5} {mode:7} {load:7.2f} {ips} {tms} "
                       f"{row['peak_rss_mb']:11.0f} {row['rss_after_release_mb']:13.0f}",
                       flush=True)
-    OUT.mkdir(parents=True, exist_ok=True)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"cpus": os.cpu_count(), "threads": args.threads,
                                           "rows": rows}, indent=1), encoding="utf-8")
     print(f"\nwrote {args.out}")

@@ -18,8 +18,9 @@ and real-size random-weight ViT-B-32/ViT-B-16 from ``~/.cache/huisou-bench/model
 ``benchmarks/bench_models.py`` has built them. Quantized copies go to a temp dir (the fp32
 files are symlinked), so nothing in the repo or the cache changes.
 
-Usage: ``python benchmarks/quantization.py [--quick] [--models tiny_clip,toy_shapes,...]``
-Writes ``benchmarks/out/quantization.json``.
+Usage: ``python benchmarks/quantization.py [--quick] [--smoke] [--models tiny_clip,...]``
+Writes ``benchmarks/out/quantization[-smoke].json`` (``HUISOU_BENCH_OUT`` overrides the folder).
+``--smoke``: the two committed test models, two variants, 36 shape pictures.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 REPO = Path(__file__).resolve().parent.parent
-OUT = REPO / "benchmarks" / "out"
+OUT = Path(os.environ.get("HUISOU_BENCH_OUT") or REPO / "benchmarks" / "out")
 TEST_MODELS = REPO / "tests" / "models"
 NATURAL = REPO / "tests" / "data" / "natural"
 CACHE = Path(os.environ.get("HUISOU_BENCH_CACHE") or Path.home() / ".cache" / "huisou-bench")
@@ -183,8 +184,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="quint8 and ORT default only")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--shapes", type=int, default=180, help="toy-model pictures")
-    parser.add_argument("--out", default=str(OUT / "quantization.json"))
+    parser.add_argument("--smoke", action="store_true", help="committed test models, quick")
+    parser.add_argument("--out", default=None, help="JSON file to write")
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.models, args.quick, args.shapes = "tiny_clip,toy_shapes", True, 36
+    args.out = args.out or str(OUT / ("quantization-smoke.json" if args.smoke else
+                                      "quantization.json"))
     variants = ({k: VARIANTS[k] for k in ("quint8", "qint8 (ORT default)")}
                 if args.quick else VARIANTS)
     rows: list[dict] = []
