@@ -349,3 +349,39 @@ def test_model_download_failure_is_one_line_with_retry(tmp_path: Path, monkeypat
             assert screen.state.phase == "failed"
 
     run(body())
+
+
+def test_plugin_panels_open_from_the_palette(tmp_path: Path) -> None:
+    from huisou import hookimpl
+    from textual.widgets import Static
+
+    made: list[str] = []
+
+    class Panels:
+        @hookimpl
+        def register_tui_panels(self, register):
+            register("weather", lambda: made.append("weather") or Static("sunny, 21 °C"))
+            register("broken", lambda: 1 / 0)
+
+    app = make_app(make_config(tmp_path), make_host(Panels()))
+
+    async def body() -> None:
+        async with app.run_test(size=(60, 20)) as pilot:
+            await pilot.pause()
+            assert made == []  # factories run only when a panel is opened
+            await goto(pilot, "5")
+            assert "weather" in str(app.screen.query_one("#plugins-text").render())
+            await pilot.press("ctrl+p")
+            await wait_until(pilot, lambda: type(app.screen).__name__ == "CommandPalette")
+            await pilot.press(*"panel: weather")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: type(app.screen).__name__ == "PanelScreen")
+            assert made == ["weather"]
+            assert "sunny" in str(app.screen.query_one("#panel-body Static").render())
+            await pilot.press("escape")
+            app.action_open_panel("broken")  # a failing factory: one line, the app goes on
+            await pilot.pause()
+            assert type(app.screen).__name__ == "PluginsScreen"
+
+    run(body())

@@ -157,7 +157,10 @@ def test_palette_lists_every_action_and_android_when_registered() -> None:
     assert "Start indexing" in titles and "More like this" in titles
     assert "Add the Android camera roll" not in titles
     assert "Add the Android camera roll" in [t for t, _h, _a in palette_actions(["android"])]
-    for _title, _help, action in palette_actions(["android"]):  # each action exists
+    assert ("Panel: weather", "A screen added by a plugin", "app.open_panel('weather')") in list(
+        palette_actions([], ["weather"])
+    )
+    for _title, _help, action in palette_actions(["android"], ["x"]):  # each action exists
         name = action.split(".", 1)[1].split("(")[0]
         assert hasattr(HuisouApp, f"action_{name}"), action
 

@@ -131,6 +131,15 @@ class HuisouApp(App[None]):
         screen = await self._area("models")
         screen.action_download()
 
+    def action_open_panel(self, name: str) -> None:
+        from huisou.tui.screens.panel import open_panel
+
+        factory = dict(self.ctx.panels()).get(name)
+        if factory is None:
+            self.notify(f"no panel named {name!r}", severity="warning")
+            return
+        open_panel(self, name, factory)
+
     async def on_unmount(self) -> None:
         self.workers.cancel_all()
         self.ctx.close()

@@ -36,17 +36,22 @@ ANDROID_ACTION = (
 )
 
 
-def palette_actions(source_types: list[str]) -> Iterator[tuple[str, str, str]]:
+def palette_actions(
+    source_types: list[str], panels: list[str] | None = None
+) -> Iterator[tuple[str, str, str]]:
     yield from ACTIONS
     if "android" in source_types:
         yield ANDROID_ACTION
+    for name in panels or ():
+        yield (f"Panel: {name}", "A screen added by a plugin", f"app.open_panel({name!r})")
 
 
 class HuisouCommands(Provider):
     """Lists :data:`ACTIONS`; selecting one runs its action on the app."""
 
     def _actions(self) -> list[tuple[str, str, str]]:
-        return list(palette_actions(self.app.ctx.source_types()))  # type: ignore[attr-defined]
+        ctx = self.app.ctx  # type: ignore[attr-defined]
+        return list(palette_actions(ctx.source_types(), [name for name, _ in ctx.panels()]))
 
     def _run(self, action: str) -> None:
         self.app.call_later(self.app.run_action, action)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from typing import Any
 
 from huisou.core.config import Config
 from huisou.core.library import Library
@@ -50,6 +51,7 @@ class TuiContext:
         self.search_lock = threading.Lock()
         self._library: Library | None = None
         self._search_library: Library | None = None
+        self._panels: list[tuple[str, Any]] | None = None
 
     @property
     def library(self) -> Library:
@@ -72,6 +74,12 @@ class TuiContext:
     def model_choice(self) -> tuple[str, str]:
         """``(backend, model)`` in use: configured, else the library's last, else defaults."""
         return self.library.model_choice()
+
+    def panels(self) -> list[tuple[str, Any]]:
+        """Plugin panels ``(name, factory)`` from ``register_tui_panels`` (asked once)."""
+        if self._panels is None:
+            self._panels = list(self.host.tui_panels())
+        return self._panels
 
     def source_types(self) -> list[str]:
         return sorted(self.host.media_sources())

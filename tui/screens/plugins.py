@@ -9,8 +9,11 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 
-def plugins_text(infos: list) -> Text:
+def plugins_text(infos: list, panels: list[str] | None = None) -> Text:
     text = Text()
+    if panels:
+        text.append("Panels: ", style="bold")
+        text.append(", ".join(panels) + " (open them from the command palette, ctrl+p)\n\n")
     for info in infos:
         text.append(info.name, style="bold")
         version = f" {info.version}" if info.version else ""
@@ -39,4 +42,5 @@ class PluginsScreen(AreaScreen):
 
     def refresh_plugins(self) -> None:
         infos = self.ctx.host.plugin_infos(include_builtins=True)
-        self.query_one("#plugins-text", Static).update(plugins_text(infos))
+        panels = [name for name, _ in self.ctx.panels()]
+        self.query_one("#plugins-text", Static).update(plugins_text(infos, panels))
