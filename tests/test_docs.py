@@ -91,3 +91,14 @@ def test_writing_plugins_python_blocks_compile():
     assert len(blocks) >= 4
     for block in blocks:
         compile(block, "writing-plugins.md", "exec")
+
+
+@pytest.mark.parametrize("hook", sorted(spec_argnames()))
+def test_documented_signature_block_matches_the_spec(hook):
+    """The ``def`` line under each heading parses and takes the spec's arguments, in order."""
+    text = (DOCS / "plugin-hooks.md").read_text(encoding="utf-8")
+    match = re.search(rf"^## {hook}\(.*?\)\n\n```python\n(.*?)```", text, re.M | re.S)
+    assert match, f"no python signature block right under '## {hook}(...)'"
+    func = next(n for n in ast.parse(match.group(1)).body if isinstance(n, ast.FunctionDef))
+    assert func.name == hook
+    assert tuple(a.arg for a in func.args.args) == spec_argnames()[hook]
