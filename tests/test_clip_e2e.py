@@ -94,11 +94,12 @@ def _huisou(args: list[str], home: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_cli_index_then_search(shape_photos, tmp_path):
-    if not _store_available("numpy"):
-        pytest.skip("the numpy vector store (plugins/clip_search/stores.py) is not there yet")
+@pytest.mark.parametrize("store", ["numpy", "sqlite-vec"])
+def test_cli_index_then_search(shape_photos, tmp_path, store):
+    if not _store_available(store):
+        pytest.skip(f"the {store} vector store (plugins/clip_search/stores.py) is not there yet")
     home = tmp_path / "home"
-    common = ["--model", str(TOY), "--backend", "onnx-clip", "--store", "numpy"]
+    common = ["--model", str(TOY), "--backend", "onnx-clip", "--store", store]
     indexed = _huisou(["index", str(shape_photos), *common, "--json"], home)
     assert indexed.returncode == 0, indexed.stderr
     for query in ("red circle", "blue square"):
