@@ -117,3 +117,30 @@ def test_cli_missing_model_is_one_line(tmp_path):
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.startswith("huisou: error")]
     assert len(lines) == 1 and "huisou models download ViT-B-32__openai" in lines[0], result.stderr
+
+
+def test_int8_toy_model_still_ranks_by_meaning(tmp_path):
+    """After ``quantize`` the int8 towers keep retrieval: every class's top 2 are that class."""
+    pytest.importorskip("onnx")
+    import shutil
+
+    import numpy as np
+    from huisou.plugins.clip_search.backend import OnnxClipBackend
+    from huisou.plugins.clip_search.modeldir import ModelDir
+    from huisou.plugins.clip_search.quantize import quantize_model
+
+    model = tmp_path / "toy"
+    shutil.copytree(TOY, model)
+    record = quantize_model(ModelDir.open(model))
+    backend = OnnxClipBackend(str(model), threads=1)  # precision auto
+    assert backend.precision == ("int8" if record["recommended"] else "fp32")
+    backend = OnnxClipBackend(str(model), precision="int8", threads=1)
+    classes = shapes.all_classes()
+    pictures = [(c, s, shapes.make_shape_image(c, s, 96, 9_000_000 + i))
+                for i, (c, s) in enumerate(classes * 2)]
+    images = backend.embed_images([backend.prepare_image(img) for _, _, img in pictures])
+    texts = backend.embed_texts([f"{c} {s}" for c, s in classes])
+    top2 = np.argsort(-(texts @ images.T), axis=1)[:, :2]
+    wrong = [(classes[q], [pictures[i][:2] for i in row]) for q, row in enumerate(top2)
+             if any(pictures[i][:2] != classes[q] for i in row)]
+    assert not wrong, wrong
