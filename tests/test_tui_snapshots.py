@@ -144,3 +144,15 @@ def test_index_screen_mid_run(snap_compare, library_dir: Path, size) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_plugins_screen(snap_compare, library_dir: Path, size) -> None:
+    app = make_app(make_config(library_dir), make_host(builtins=MEDIA_BUILTINS))
+
+    async def run_before(pilot) -> None:
+        await _ready(pilot)
+        await pilot.press("escape", "5")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
