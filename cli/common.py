@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-
 from huisou.core.config import Config, load_config
 
 
@@ -21,7 +20,9 @@ def library_options(func: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--model", help="Model: a catalog name or a model directory.")
     @click.option("--backend", help="Embedding backend id (default: onnx-clip).")
     @click.option("--store", help="Vector store id (default: auto).")
-    @click.option("--precision", type=click.Choice(["auto", "int8", "fp32"]), help="Model precision.")
+    @click.option(
+        "--precision", type=click.Choice(["auto", "int8", "fp32"]), help="Model precision."
+    )
     @click.option("--threads", type=int, help="Worker threads (default: all cores).")
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

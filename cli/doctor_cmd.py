@@ -9,7 +9,6 @@ import sys
 from typing import Any
 
 import click
-
 from huisou.cli.common import library_options, open_library, print_json
 from huisou.core.config import Config
 

@@ -8,17 +8,22 @@ import threading
 from typing import Any
 
 import click
-
 from huisou.cli.common import library_options, open_library, print_json
 from huisou.core.config import Config
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(file_okay=False))
-@click.option("--source", "source_type", default=None,
-              help="Source type for PATHs, or alone to index that type's default location (e.g. android).")
+@click.option(
+    "--source",
+    "source_type",
+    default=None,
+    help="Source type for PATHs, or alone to index that type's default location (e.g. android).",
+)
 @click.option("--root", default=None, help="Root for --source (e.g. a copied phone tree).")
-@click.option("--include-hidden", is_flag=True, default=None, help="Also index dot-files and dot-folders.")
+@click.option(
+    "--include-hidden", is_flag=True, default=None, help="Also index dot-files and dot-folders."
+)
 @click.option("--exclude", multiple=True, help="Glob of paths to skip (repeatable).")
 @click.option("--retry-failed", is_flag=True, help="Try unreadable/unsupported files again.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON event per line on stdout.")

@@ -12,7 +12,6 @@ import sys
 from typing import Any
 
 import click
-
 from huisou import __version__
 
 #: command name -> (module, attribute, one-line help shown by ``--help``)
@@ -77,7 +76,11 @@ def _plugins_dir(ctx: click.Context) -> str | None:
         return None
 
 
-@click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="huisou")
 @click.pass_context
 def cli(ctx: click.Context) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import click
-
 from huisou.cli.common import library_options, open_library, print_json
 from huisou.core.config import Config
 
@@ -16,7 +15,9 @@ def _date(value: str | None, option: str) -> str | None:
     try:
         return datetime.fromisoformat(value).isoformat()
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2024-05-01", param_hint=option) from None
+        raise click.BadParameter(
+            f"{value!r} is not a date like 2024-05-01", param_hint=option
+        ) from None
 
 
 @click.command()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import click
-
 from huisou.cli.common import library_options, open_library, print_json
 from huisou.core.config import Config
 

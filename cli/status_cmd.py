@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import click
-
 from huisou.cli.common import library_options, open_library, print_json
 from huisou.core.config import Config
 

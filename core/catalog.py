@@ -74,13 +74,40 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 ITEM_COLUMNS = (
-    "id", "source_id", "path", "folder", "name", "size", "mtime_ns", "content_hash", "status",
-    "error", "format", "width", "height", "orientation", "taken_at", "taken_at_source",
-    "camera_make", "camera_model", "gps_lat", "gps_lon", "group_key", "updated_at",
+    "id",
+    "source_id",
+    "path",
+    "folder",
+    "name",
+    "size",
+    "mtime_ns",
+    "content_hash",
+    "status",
+    "error",
+    "format",
+    "width",
+    "height",
+    "orientation",
+    "taken_at",
+    "taken_at_source",
+    "camera_make",
+    "camera_model",
+    "gps_lat",
+    "gps_lon",
+    "group_key",
+    "updated_at",
 )
 METADATA_COLUMNS = (
-    "format", "width", "height", "orientation", "taken_at", "taken_at_source", "camera_make",
-    "camera_model", "gps_lat", "gps_lon",
+    "format",
+    "width",
+    "height",
+    "orientation",
+    "taken_at",
+    "taken_at_source",
+    "camera_make",
+    "camera_model",
+    "gps_lat",
+    "gps_lon",
 )
 
 
@@ -95,8 +122,12 @@ class SourceRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "type": self.type, "root": self.root, "options": self.options,
-            "added_at": self.added_at, "last_indexed_at": self.last_indexed_at,
+            "id": self.id,
+            "type": self.type,
+            "root": self.root,
+            "options": self.options,
+            "added_at": self.added_at,
+            "last_indexed_at": self.last_indexed_at,
         }
 
 
@@ -178,9 +209,7 @@ class Catalog:
         rows = self.conn.execute(
             "SELECT id, type, root, options, added_at, last_indexed_at FROM sources ORDER BY id"
         ).fetchall()
-        return [
-            SourceRecord(r[0], r[1], r[2], json.loads(r[3] or "{}"), r[4], r[5]) for r in rows
-        ]
+        return [SourceRecord(r[0], r[1], r[2], json.loads(r[3] or "{}"), r[4], r[5]) for r in rows]
 
     def source_counts(self, source_id: int) -> dict[str, int]:
         rows = self.conn.execute(
@@ -210,7 +239,7 @@ class Catalog:
         row = self.conn.execute(
             f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE path=?", (path,)
         ).fetchone()
-        return dict(zip(ITEM_COLUMNS, row)) if row else None
+        return dict(zip(ITEM_COLUMNS, row, strict=True)) if row else None
 
     def items_by_ids(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         out: dict[int, dict[str, Any]] = {}
@@ -223,7 +252,7 @@ class Catalog:
                 chunk,
             )
             for row in rows:
-                out[row[0]] = dict(zip(ITEM_COLUMNS, row))
+                out[row[0]] = dict(zip(ITEM_COLUMNS, row, strict=True))
         return out
 
     def hashes_of(self, ids: Iterable[int]) -> dict[str, int]:
@@ -257,9 +286,18 @@ class Catalog:
         folder, name = split_path(path)
         meta = {col: (metadata or {}).get(col) for col in METADATA_COLUMNS}
         values = {
-            "source_id": source_id, "path": path, "folder": folder, "name": name, "size": size,
-            "mtime_ns": mtime_ns, "content_hash": content_hash, "status": status, "error": error,
-            "group_key": group_key, "updated_at": time.time(), **meta,
+            "source_id": source_id,
+            "path": path,
+            "folder": folder,
+            "name": name,
+            "size": size,
+            "mtime_ns": mtime_ns,
+            "content_hash": content_hash,
+            "status": status,
+            "error": error,
+            "group_key": group_key,
+            "updated_at": time.time(),
+            **meta,
         }
         cols = list(values)
         row = self.conn.execute(
@@ -322,7 +360,7 @@ class Catalog:
             "(SELECT COUNT(*) FROM embeddings e WHERE e.model = m.fingerprint) FROM models m"
         ).fetchall()
         keys = ("fingerprint", "backend", "name", "dimensions", "store", "vectors")
-        return [dict(zip(keys, r)) for r in rows]
+        return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def mark_embedded(self, item_ids: Sequence[int], model: str) -> None:
         self.conn.executemany(
@@ -375,8 +413,7 @@ class Catalog:
             params.append(before)
         if camera:
             clauses.append(
-                "(LOWER(COALESCE(i.camera_make, '') || ' ' || COALESCE(i.camera_model, '')) "
-                "LIKE ?)"
+                "(LOWER(COALESCE(i.camera_make, '') || ' ' || COALESCE(i.camera_model, '')) LIKE ?)"
             )
             params.append(f"%{camera.lower()}%")
         if has_gps is not None:

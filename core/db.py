@@ -73,7 +73,10 @@ def connect(path: str, *, readonly: bool = False) -> Any:
     module = driver_module()
     if readonly:
         conn = module.connect(
-            f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False,
+            f"file:{path}?mode=ro",
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,
             timeout=BUSY_TIMEOUT_MS / 1000,
         )
     else:

@@ -12,13 +12,13 @@ indexing thread (the CLI's main thread or a TUI worker), never per photo.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, BinaryIO, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, BinaryIO
 
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     import click
-
     from huisou.core.events import Finished
     from huisou.core.interfaces import DecodedImage, IndexRun, MediaItem
 
@@ -110,4 +110,3 @@ HOOK_NAMES: tuple[str, ...] = (
     "after_index",
     "on_index_error",
 )
-

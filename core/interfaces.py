@@ -49,7 +49,10 @@ class MediaSource(ABC):
     - ``scan`` yields every candidate file under the source with a stat only; it never opens
       files (the catalog decides what changed, so unchanged files cost no ``open()``).
     - ``scan`` checks ``cancel`` often and stops quietly when it is set.
-    - A directory that cannot be read is reported through ``self.warnings`` and skipped.
+    - A directory that cannot be read is reported through ``self.warnings``, listed in
+      ``self.unreadable`` (so the indexer does not mistake its photos for deleted ones) and
+      skipped. A source that cannot be read at all raises
+      :class:`~huisou.core.errors.MediaError` from ``scan``; the run then changes nothing.
     - ``open`` returns a readable binary file for an item; the caller closes it.
     - ``explain_exclusion`` tells why a path is not a candidate (for ``huisou info``).
     - Sources never modify or delete the user's files.
@@ -64,6 +67,7 @@ class MediaSource(ABC):
         self.root = root
         self.config = options
         self.warnings: list[str] = []
+        self.unreadable: list[str] = []
 
     @abstractmethod
     def scan(self, cancel: threading.Event | None = None) -> Iterator[MediaItem]:

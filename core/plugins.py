@@ -25,7 +25,6 @@ from types import ModuleType
 from typing import Any
 
 import pluggy
-
 from huisou.core import hookspecs
 from huisou.core.errors import PluginError
 from huisou.core.interfaces import (
@@ -222,7 +221,10 @@ class PluginHost:
             return self._cache[hook_name]
         collected: list[Any] = []
         for impl in self._impls(hook_name):
-            def register(obj: Any, *_args: Any, _plugin: str = impl.plugin_name, **_kw: Any) -> None:
+
+            def register(
+                obj: Any, *_args: Any, _plugin: str = impl.plugin_name, **_kw: Any
+            ) -> None:
                 problem = check(obj)
                 if problem:
                     self._problem(_plugin, hook_name, problem)
@@ -240,9 +242,7 @@ class PluginHost:
         """Registered source classes by ``type_id``."""
         return {
             cls.type_id: cls
-            for cls in self._collect(
-                "register_media_sources", _class_check(MediaSource, "type_id")
-            )
+            for cls in self._collect("register_media_sources", _class_check(MediaSource, "type_id"))
         }
 
     def embedding_backends(self) -> dict[str, type[EmbeddingBackend]]:
@@ -265,6 +265,7 @@ class PluginHost:
 
     def metadata_extractors(self) -> list[MetadataExtractor]:
         """Registered extractor instances, in call order (later ones override earlier keys)."""
+
         def check(obj: Any) -> str | None:
             if not isinstance(obj, MetadataExtractor):
                 return f"registered {obj!r}, which is not a MetadataExtractor instance"
@@ -276,6 +277,7 @@ class PluginHost:
         """Extra TUI panels as ``(name, factory)``."""
         panels: list[tuple[str, Callable[..., Any]]] = []
         for impl in self._impls("register_tui_panels"):
+
             def register(name: str, factory: Callable[..., Any]) -> None:
                 panels.append((name, factory))
 
@@ -327,7 +329,11 @@ class PluginHost:
                 continue
             if result is not None:
                 if not hasattr(result, "image"):
-                    self._problem(impl.plugin_name, "load_image", f"returned {type(result).__name__}, not DecodedImage")
+                    self._problem(
+                        impl.plugin_name,
+                        "load_image",
+                        f"returned {type(result).__name__}, not DecodedImage",
+                    )
                     continue
                 return result
         return None

@@ -170,12 +170,20 @@ class Searcher:
             row = rows.get(item_id)
             if row is None or (min_score is not None and score < min_score):
                 continue
-            camera = " ".join(
-                part for part in (row["camera_make"], row["camera_model"]) if part
-            ) or None
+            camera = (
+                " ".join(part for part in (row["camera_make"], row["camera_model"]) if part) or None
+            )
             gps = [row["gps_lat"], row["gps_lon"]] if row["gps_lat"] is not None else None
             hits.append(
-                Hit(item_id, row["path"], float(score), row["taken_at"], row["width"],
-                    row["height"], camera, gps)
+                Hit(
+                    item_id,
+                    row["path"],
+                    float(score),
+                    row["taken_at"],
+                    row["width"],
+                    row["height"],
+                    camera,
+                    gps,
+                )
             )
         return hits

@@ -66,8 +66,9 @@ def test_sigkill_mid_index_then_resume(tmp_path: Path):
     _make_photos(photos)
     db = tmp_path / "home" / "library.db"
     cmd = [sys.executable, "-m", "huisou", "index", str(photos), "--json"]
-    proc = subprocess.Popen(cmd, env=_home(tmp_path, slow=True), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd, env=_home(tmp_path, slow=True), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 60
     while _committed(db) < 8 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
@@ -92,15 +93,20 @@ def test_sigkill_mid_index_then_resume(tmp_path: Path):
         assert conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == PHOTOS
 
     status = subprocess.run(
-        [sys.executable, "-m", "huisou", "status", "--json"], env=_home(tmp_path, slow=False),
-        capture_output=True, text=True, check=True,
+        [sys.executable, "-m", "huisou", "status", "--json"],
+        env=_home(tmp_path, slow=False),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     models = json.loads(status.stdout)["models"]
     assert [m["vectors"] for m in models] == [PHOTOS]
 
     search = subprocess.run(
         [sys.executable, "-m", "huisou", "search", "red", "--json", "--top", "100"],
-        env=_home(tmp_path, slow=False), capture_output=True, text=True,
+        env=_home(tmp_path, slow=False),
+        capture_output=True,
+        text=True,
     )
     assert search.returncode == 0, search.stderr
     hits = json.loads(search.stdout)

@@ -36,9 +36,15 @@ def test_cli_command_modules_import_no_textual():
     code = "\n".join(
         f"import {module}"
         for module in (
-            "huisou.cli.index_cmd", "huisou.cli.search_cmd", "huisou.cli.status_cmd",
-            "huisou.cli.sources_cmd", "huisou.cli.info_cmd", "huisou.cli.plugins_cmd",
-            "huisou.cli.doctor_cmd", "huisou.core.indexer", "huisou.core.search",
+            "huisou.cli.index_cmd",
+            "huisou.cli.search_cmd",
+            "huisou.cli.status_cmd",
+            "huisou.cli.sources_cmd",
+            "huisou.cli.info_cmd",
+            "huisou.cli.plugins_cmd",
+            "huisou.cli.doctor_cmd",
+            "huisou.core.indexer",
+            "huisou.core.search",
             "huisou.core.plugins",
         )
     )

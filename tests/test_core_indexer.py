@@ -61,9 +61,11 @@ def test_new_changed_moved_deleted(fake_library, tmp_path):
     assert fake_library.catalog.item_by_path(str(red.resolve())) is None
     assert fake_library.store.count() == 2
 
-    hits = __import__("huisou.core.search", fromlist=["Searcher"]).Searcher(
-        fake_library
-    ).search("yellow", top=1)
+    hits = (
+        __import__("huisou.core.search", fromlist=["Searcher"])
+        .Searcher(fake_library)
+        .search("yellow", top=1)
+    )
     assert hits[0].path.endswith("green.png")
 
 
@@ -162,3 +164,26 @@ def test_lifecycle_hooks_are_called_per_batch(fake_library, tmp_path):
     assert calls[0] == ("before", "fake-colours-v1")
     assert [c for c in calls if c[0] == "indexed"] == [("indexed", 4), ("indexed", 2)]
     assert calls[-1] == ("after", 6)
+
+
+def test_photos_under_an_unreadable_folder_are_not_removed(fake_library, tmp_path, monkeypatch):
+    root = tmp_path / "photos"
+    _photo(root / "ok.jpg", (1, 2, 3))
+    locked = _photo(root / "locked" / "kept.jpg", (200, 100, 0))
+    _folder_source(fake_library, root)
+    first, _ = _run(fake_library)
+    assert first.indexed == 2
+
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if os.fspath(path).rstrip("/").endswith("/locked"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    second, events = _run(fake_library)
+    assert second.removed == 0
+    assert any(e.name == "warning" for e in events)
+    assert fake_library.catalog.item_by_path(str(locked.resolve()))["status"] == "indexed"
+    assert fake_library.store.count() == 2

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from huisou.core.errors import HuisouError
 from huisou.core.search import parse_query
 
