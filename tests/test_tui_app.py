@@ -170,15 +170,14 @@ def test_narrow_layout_pushes_details_screen(tmp_path: Path) -> None:
 
 
 def test_filters_restrict_results(tmp_path: Path) -> None:
-    photos = tmp_path / "photos"
+    photos = tmp_path / "all" / "photos"
     make_photos(photos)
-    make_photos(tmp_path / "other")
+    make_photos(tmp_path / "all" / "other")
     app = make_app(make_config(tmp_path), make_host())
 
     async def body() -> None:
         async with app.run_test(size=(80, 24)) as pilot:
-            await add_folder_via_ui(pilot, photos)
-            await add_folder_via_ui(pilot, tmp_path / "other")
+            await add_folder_via_ui(pilot, tmp_path / "all")
             await index_via_ui(pilot)
             hits = await search_via_ui(pilot, "red")
             assert len(hits) == 18
@@ -210,7 +209,7 @@ def test_help_on_question_mark_and_palette_lists_actions(tmp_path: Path) -> None
             assert app.current_mode == "library"
             await pilot.press("ctrl+p")
             await wait_until(pilot, lambda: type(app.screen).__name__ == "CommandPalette")
-            await pilot.press(*"start index")
+            await pilot.press(*"start i")
             await pilot.pause(0.3)
             await pilot.press("enter")
             await wait_until(pilot, lambda: app.current_mode == "index")
@@ -373,7 +372,7 @@ def test_plugin_panels_open_from_the_palette(tmp_path: Path) -> None:
             assert "weather" in str(app.screen.query_one("#plugins-text").render())
             await pilot.press("ctrl+p")
             await wait_until(pilot, lambda: type(app.screen).__name__ == "CommandPalette")
-            await pilot.press(*"panel: weather")
+            await pilot.press(*"weather")
             await pilot.pause(0.3)
             await pilot.press("enter")
             await wait_until(pilot, lambda: type(app.screen).__name__ == "PanelScreen")
