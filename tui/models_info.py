@@ -53,12 +53,6 @@ def _catalog_models() -> list[dict[str, Any]]:
         return []
 
 
-def _as_dict(obj: Any) -> dict[str, Any]:
-    if hasattr(obj, "to_dict"):
-        return dict(obj.to_dict())
-    return dict(getattr(obj, "__dict__", {}))
-
-
 def _size(record: dict[str, Any]) -> int | None:
     if isinstance(record.get("size_bytes"), int):
         return record["size_bytes"]

@@ -9,6 +9,7 @@ UI always draws the newest state and never replays a backlog on a slow phone.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 from huisou.core.errors import HuisouError, ModelNotAvailable
 from huisou.tui.index_state import (
@@ -76,9 +77,7 @@ class IndexScreen(AreaScreen):
             self.app.switch_mode("search")
             return
         self.workers.cancel_group(self, "index")
-        self.publish(
-            IndexState(**{**self.state.__dict__, "message": "Cancelling after this batch…"})
-        )
+        self.publish(replace(self.state, message="Cancelling after this batch…"))
 
     def action_failures(self) -> None:
         from huisou.tui.screens.failures import FailuresScreen
@@ -112,7 +111,9 @@ class IndexScreen(AreaScreen):
             library = self.ctx.new_library()
             sources = library.sources()
             if not sources:
-                state = IndexState(phase=FAILED, message="No photo sources yet: press a to add a folder")
+                state = IndexState(
+                    phase=FAILED, message="No photo sources yet: press a to add a folder"
+                )
                 return
             from huisou.core.indexer import Indexer
 
@@ -135,8 +136,7 @@ class IndexScreen(AreaScreen):
             if library is not None:
                 library.close()
             if state.phase not in (DONE, CANCELLED, FAILED):
-                state = IndexState(**{**state.__dict__, "phase": CANCELLED,
-                                      "message": "Cancelled; start again to resume"})
+                state = replace(state, phase=CANCELLED, message="Cancelled; start again to resume")
             self.publish(state)
             self.idle.set()
 
@@ -156,7 +156,7 @@ class IndexScreen(AreaScreen):
         self.publish(state)
 
         def progress(done: int, total: int | None) -> None:
-            self.publish(IndexState(**{**state.__dict__, "model_bytes": (done, total)}))
+            self.publish(replace(state, model_bytes=(done, total)))
 
         try:
             models_info.download_model(config, model, progress, cancel)
