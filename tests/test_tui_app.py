@@ -384,3 +384,24 @@ def test_plugin_panels_open_from_the_palette(tmp_path: Path) -> None:
             assert type(app.screen).__name__ == "PluginsScreen"
 
     run(body())
+
+
+def test_graphics_protocol_preview_gets_the_decoded_photo(tmp_path: Path) -> None:
+    """Where the terminal speaks Sixel (or Kitty's protocol), textual-image draws the photo."""
+    photos = tmp_path / "photos"
+    make_photos(photos, per_colour=1)
+    app = make_app(make_config(tmp_path), make_host(), image_protocol="sixel")
+
+    async def body() -> None:
+        async with app.run_test(size=(120, 30)) as pilot:
+            await add_folder_via_ui(pilot, photos)
+            await index_via_ui(pilot)
+            await search_via_ui(pilot, "red")
+            preview = app.screen.query_one("#preview")
+            assert type(preview).__name__ == "GraphicPreview"
+            graphic = preview.query_one("#graphic")
+            await wait_until(pilot, lambda: graphic.image is not None)
+            assert graphic.image.size == (96, 64)
+            assert graphic.image.getpixel((0, 0))[0] > 150  # the red photo
+
+    run(body())
