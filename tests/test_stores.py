@@ -225,10 +225,45 @@ def test_vec0_shadow_scan_equals_the_public_scan_after_deletes_and_reuse(tmp_pat
         pairs = {int(i): v for ids, m in chunks for i, v in zip(ids, m, strict=True)}
         return pairs
 
-    assert store._shadow_layout_known()
-    shadow, public = collect(store._scan_shadow()), collect(store._scan_public())
+    assert store_sqlitevec.shadow_layout_known(conn, store.table)
+    shadow = collect(store_sqlitevec.scan_shadow(conn, store.table, DIMS))
+    public = collect(store._scan_public())
     assert set(shadow) == set(public) == store.ids() and len(shadow) == store.count()
     assert all(np.array_equal(shadow[i], public[i]) for i in public)
+
+
+@pytest.mark.parametrize("first,second", [(SqliteVecStore, NumpyVectorStore),
+                                          (NumpyVectorStore, SqliteVecStore)])
+def test_switching_store_keeps_the_vectors_of_a_model(first, second, tmp_path):
+    """A library indexed with sqlite-vec opened where it cannot load (and back): the catalog
+    says the items are embedded, so the vectors must come along or they are lost to search."""
+    path = tmp_path / "lib.db"
+    a, conn = open_store(first, path)
+    vectors = unit(50)
+    indexer_batch(conn, a, range(1, 51), vectors)
+    indexer_batch(conn, a, [51], unit(1, seed=3))
+    conn.execute("BEGIN IMMEDIATE")
+    a.delete([2])
+    conn.execute("COMMIT")
+    b, _ = open_store(second, path)
+    assert b.ids() == a.ids() and b.count() == 50
+    assert top_ids(b, vectors[9], 1) == [10] and 2 not in top_ids(b, vectors[1], 50)
+    assert b.search(vectors[20], 5) == a.search(vectors[20], 5)
+    other, _ = open_store(second, path, namespace="another-model")
+    assert other.count() == 0
+
+
+def test_numpy_store_reads_a_vec0_library_through_a_sqlite3_without_extensions(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "lib.db"
+    a, conn = open_store(SqliteVecStore, path)
+    vectors = unit(40)
+    indexer_batch(conn, a, range(1, 41), vectors)
+    conn.close()
+    plain = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)  # no vec0
+    b, _ = open_store(NumpyVectorStore, path, plain)
+    assert b.count() == 40 and top_ids(b, vectors[7], 1) == [8]
 
 
 def test_sqlite_vec_store_refuses_in_one_line_without_the_extension(tmp_path, monkeypatch):

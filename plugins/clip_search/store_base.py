@@ -80,6 +80,8 @@ class SQLiteVectorStore(VectorStore):
                 f"INSERT OR IGNORE INTO {STATE_TABLE} (namespace, store, token) VALUES (?, ?, ?)",
                 (self.namespace, self.store_id, secrets.randbits(62)),
             )
+            if self.count() == 0:
+                self._adopt_sibling()
 
     # -- subclass interface ------------------------------------------------------------------
 
@@ -109,6 +111,30 @@ class SQLiteVectorStore(VectorStore):
     @abstractmethod
     def count(self) -> int:
         """Number of stored vectors."""
+
+    def sibling_scan(self) -> Iterator[tuple[Any, Any]] | None:
+        """The other store's vectors of this model, if it has a table here (else None)."""
+        return None
+
+    def table_exists(self, name: str) -> bool:
+        return self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)
+        ).fetchone() is not None
+
+    def _adopt_sibling(self) -> None:
+        """Copy vectors the other store wrote for this model (the catalog marks those items as
+        embedded, so they would otherwise never be searched or re-embedded)."""
+        chunks = self.sibling_scan()
+        if chunks is None:
+            return
+        copied = 0
+        for ids, matrix in chunks:
+            self.write_rows([int(i) for i in ids], [row.tobytes() for row in matrix])
+            copied += len(ids)
+        if copied:
+            self._bump()
+            log.warning("copied %d vectors of model %s into the %r store", copied,
+                        self.namespace, self.store_id)
 
     # -- transactions and the change token ---------------------------------------------------
 

@@ -36,11 +36,15 @@ class NumpyVectorStore(SQLiteVectorStore):
 
     def __init__(self, location: StoreLocation) -> None:
         global _announced
-        self.table = "huisou_vectors_" + table_suffix(location.namespace)
+        self.table = self.table_for(location.namespace)
         super().__init__(location)
         if not _announced:
             _announced = True
             log.info("%s", NOTICE)
+
+    @staticmethod
+    def table_for(namespace: str) -> str:
+        return "huisou_vectors_" + table_suffix(namespace)
 
     def create_table(self) -> None:
         self.conn.execute(
@@ -65,16 +69,32 @@ class NumpyVectorStore(SQLiteVectorStore):
         return removed
 
     def scan(self) -> Iterator[tuple[Any, Any]]:
+        return self.scan_table(self.conn, self.table, self.dims)
+
+    @staticmethod
+    def scan_table(conn: Any, table: str, dims: int) -> Iterator[tuple[Any, Any]]:
+        """Stream ``(ids, float32 matrix)`` chunks out of a numpy-store table."""
         import numpy as np
 
-        cur = self.conn.execute(f"SELECT id, vector FROM {self.table} ORDER BY id")
-        while True:
-            rows = cur.fetchmany(SCAN_CHUNK)
-            if not rows:
-                return
+        cur = conn.execute(f"SELECT id, vector FROM {table} ORDER BY id")
+        while rows := cur.fetchmany(SCAN_CHUNK):
             ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
             matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-            yield ids, matrix.reshape(len(rows), self.dims)
+            yield ids, matrix.reshape(len(rows), dims)
+
+    def sibling_scan(self) -> Iterator[tuple[Any, Any]] | None:
+        """Vectors sqlite-vec stored for this model (read from vec0's plain shadow tables, so
+        a library indexed elsewhere keeps working where the extension cannot load)."""
+        from huisou.plugins.clip_search.store_sqlitevec import (
+            SqliteVecStore,
+            scan_shadow,
+            shadow_layout_known,
+        )
+
+        table = SqliteVecStore.table_for(self.namespace)
+        if not shadow_layout_known(self.conn, table):
+            return None
+        return scan_shadow(self.conn, table, self.dims)
 
     def fetch(self, ids: Sequence[int]) -> tuple[Any, Any]:
         import numpy as np

@@ -33,9 +33,13 @@ class SqliteVecStore(SQLiteVectorStore):
     store_id: ClassVar[str] = "sqlite-vec"
 
     def __init__(self, location: StoreLocation) -> None:
-        self.table = "vec_" + table_suffix(location.namespace)
+        self.table = self.table_for(location.namespace)
         self.vec_version: str | None = None
         super().__init__(location)
+
+    @staticmethod
+    def table_for(namespace: str) -> str:
+        return "vec_" + table_suffix(namespace)
 
     def prepare_connection(self) -> None:
         try:
@@ -103,35 +107,10 @@ class SqliteVecStore(SQLiteVectorStore):
         return {int(r[0]) for r in rows}
 
     def scan(self) -> Iterator[tuple[Any, Any]]:
-        if self._shadow_layout_known():
-            yield from self._scan_shadow()
+        if shadow_layout_known(self.conn, self.table):
+            yield from scan_shadow(self.conn, self.table, self.dims)
         else:
             yield from self._scan_public()
-
-    def _shadow_layout_known(self) -> bool:
-        try:
-            chunks = {r[1] for r in self.conn.execute(f"PRAGMA table_info({self.table}_chunks)")}
-            vectors = {
-                r[1] for r in self.conn.execute(f"PRAGMA table_info({self.table}_vector_chunks00)")
-            }
-        except Exception:  # noqa: BLE001
-            return False
-        return {"chunk_id", "size", "validity", "rowids"} <= chunks and "vectors" in vectors
-
-    def _scan_shadow(self) -> Iterator[tuple[Any, Any]]:
-        import numpy as np
-
-        cur = self.conn.execute(
-            f"SELECT c.size, c.validity, c.rowids, v.vectors FROM {self.table}_chunks c "
-            f"JOIN {self.table}_vector_chunks00 v ON v.rowid = c.chunk_id ORDER BY c.chunk_id"
-        )
-        for size, validity, rowids, vectors in cur:
-            valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
-            valid = valid[:size].astype(bool)
-            ids = np.frombuffer(rowids, dtype=np.int64)[:size][valid]
-            matrix = np.frombuffer(vectors, dtype=np.float32).reshape(-1, self.dims)[:size]
-            if len(ids):
-                yield ids, matrix[valid]
 
     def _scan_public(self) -> Iterator[tuple[Any, Any]]:
         import numpy as np
@@ -175,3 +154,43 @@ class SqliteVecStore(SQLiteVectorStore):
         info["table"] = self.table
         info["sqlite_vec_version"] = self.vec_version
         return info
+
+    def sibling_scan(self) -> Iterator[tuple[Any, Any]] | None:
+        """Vectors the numpy store wrote for this model while sqlite-vec was unavailable."""
+        from huisou.plugins.clip_search.store_numpy import NumpyVectorStore
+
+        table = NumpyVectorStore.table_for(self.namespace)
+        if not self.table_exists(table):
+            return None
+        return NumpyVectorStore.scan_table(self.conn, table, self.dims)
+
+
+def shadow_layout_known(conn: Any, table: str) -> bool:
+    """Whether vec0's shadow tables for ``table`` have the layout :func:`scan_shadow` reads."""
+    try:
+        chunks = {r[1] for r in conn.execute(f"PRAGMA table_info({table}_chunks)")}
+        vectors = {r[1] for r in conn.execute(f"PRAGMA table_info({table}_vector_chunks00)")}
+    except Exception:  # noqa: BLE001
+        return False
+    return {"chunk_id", "size", "validity", "rowids"} <= chunks and "vectors" in vectors
+
+
+def scan_shadow(conn: Any, table: str, dims: int) -> Iterator[tuple[Any, Any]]:
+    """Read a vec0 table's vectors from its shadow tables (plain tables: no extension needed).
+
+    ``<t>_chunks`` holds per chunk a validity bitmap (little-endian bit order, 1 = slot in use)
+    and the slots' int64 rowids; ``<t>_vector_chunks00`` the slots' float32 vectors.
+    """
+    import numpy as np
+
+    cur = conn.execute(
+        f"SELECT c.size, c.validity, c.rowids, v.vectors FROM {table}_chunks c "
+        f"JOIN {table}_vector_chunks00 v ON v.rowid = c.chunk_id ORDER BY c.chunk_id"
+    )
+    for size, validity, rowids, vectors in cur:
+        valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+        valid = valid[:size].astype(bool)
+        ids = np.frombuffer(rowids, dtype=np.int64)[:size][valid]
+        matrix = np.frombuffer(vectors, dtype=np.float32).reshape(-1, dims)[:size]
+        if len(ids):
+            yield ids, matrix[valid]

@@ -43,9 +43,11 @@ _HEADER = struct.Struct("<8sIIqqq")  # magic, format, dims, n, token, bytes per 
 
 #: At or below this many vectors, search is exact over the mapped floats.
 EXACT_MAX = 16_384
-#: Candidate lists up to this size are scored exactly (their rows read with ``preadv``);
-#: bigger ones take the coarse path restricted to the candidates, like a smaller collection.
-SUBSET_EXACT_MAX = 4_096
+#: Candidate lists up to this size are scored exactly (their rows read with ``preadv``,
+#: ~3-7 µs a row); bigger ones take the coarse path restricted to the candidates.
+SUBSET_EXACT_MAX = 32_768
+#: Cap on float rows re-ranked for a big candidate list (see ``VectorIndex.search``).
+SUBSET_RERANK_MAX = 8_000
 #: Rows per block when scanning floats, to bound temporary memory (8 MB at 512 dims).
 BLOCK = 4_096
 #: The Hamming stage keeps ``max(COARSE_MIN, n // COARSE_DIVISOR)`` candidates for the
@@ -278,13 +280,20 @@ class VectorIndex:
             total = len(self)
             if total <= EXACT_MAX:
                 return self._exact(q, k, None)
+            keep = rerank or default_rerank(total)
+            wide = max(COARSE_MIN, keep, total // COARSE_DIVISOR)
         else:
             rows = np.asarray(rows, dtype=np.int64)
             total = len(rows)
             if total <= SUBSET_EXACT_MAX:
                 return self._exact(q, k, rows)
-        keep = rerank or default_rerank(total)
-        candidates = self._coarse(q, keep, rows)
+            # A filter's k-th best sits ~k/fraction deep in the whole collection, where scores
+            # crowd together, so the budget grows with that depth (measured at 1M with a 10 %
+            # filter: 500 re-ranked rows gave recall@20 0.88, 8000 gave 0.99).
+            depth = k * len(self) / total
+            keep = rerank or int(min(SUBSET_RERANK_MAX, max(default_rerank(len(self)), 40 * depth)))
+            wide = max(COARSE_MIN, 8 * keep, total // COARSE_DIVISOR)
+        candidates = self._coarse(q, keep, rows, wide)
         return self._exact(q, k, candidates)
 
     def _exact(self, q: Any, k: int, rows: Any) -> tuple[Any, Any]:
@@ -310,14 +319,15 @@ class VectorIndex:
         order = np.lexsort((self.ids[all_rows], -all_scores))[:k]
         return self.ids[all_rows[order]], all_scores[order]
 
-    def _coarse(self, q: Any, keep: int, rows: Any) -> Any:
-        """Candidate rows (sorted) by Hamming distance then the asymmetric bit estimate."""
+    def _coarse(self, q: Any, keep: int, rows: Any, wide: int) -> Any:
+        """Candidate rows (sorted): the ``wide`` nearest by Hamming distance, narrowed to
+        ``keep`` by the asymmetric bit estimate."""
         width = self.bits.shape[1]
         q_pad = np.zeros(width * 8, dtype=np.float32)
         q_pad[: self.dims] = q
         q_words = np.packbits(q_pad > 0).view(np.uint64)
         distances = _hamming(self.bits, q_words, rows)
-        wide = min(len(distances), max(COARSE_MIN, keep, len(distances) // COARSE_DIVISOR))
+        wide = min(len(distances), wide)
         counts = np.cumsum(np.bincount(distances, minlength=width * 8 + 1))
         threshold = int(np.searchsorted(counts, wide))
         picked = np.flatnonzero(distances <= threshold)
