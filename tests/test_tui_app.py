@@ -100,6 +100,8 @@ def test_cancel_midway_then_resume_reaches_same_counts(tmp_path: Path) -> None:
             assert second.indexed == 12 - first.indexed
             assert second.unchanged == first.indexed
             assert _final_counts(app) == expected
+            search = app.area("search")  # the open search was refreshed with the new photos
+            await wait_until(pilot, lambda: len(search.last_hits) == 12)
 
     run(body())
     assert expected == ({"indexed": 12}, 12)

@@ -180,3 +180,6 @@ class IndexScreen(AreaScreen):
         if finished:
             severity = "error" if state.phase == FAILED else "information"
             self.notify(state.message, severity=severity)
+            search = self.app.area("search")  # type: ignore[attr-defined]
+            if search is not None and state.phase != FAILED:
+                search.refresh_results()  # the new photos show up in the open search

@@ -44,6 +44,7 @@ class ModelsScreen(AreaScreen):
         with Vertical(id="models-body"):
             yield Static("", id="models-head")
             yield OptionList(id="model-list")
+            yield Static("", id="model-description")
             yield Static("", id="model-status")
 
     def on_mount(self) -> None:
@@ -73,6 +74,14 @@ class ModelsScreen(AreaScreen):
         if self.entries:
             configured = next((i for i, e in enumerate(self.entries) if e.configured), 0)
             options.highlighted = highlighted if highlighted is not None else configured
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        index = event.option_index
+        if 0 <= index < len(self.entries):
+            entry = self.entries[index]
+            self.query_one("#model-description", Static).update(
+                Text(entry.description, style="italic")
+            )
 
     def set_status(self, text: str, style: str = "") -> None:
         self.query_one("#model-status", Static).update(Text(text, style=style))

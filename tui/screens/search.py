@@ -205,10 +205,19 @@ class SearchScreen(AreaScreen):
             self.set_status(message.message, error=True)
 
     def show_hits(self, hits: list[Hit]) -> None:
-        self.last_hits = list(hits)
         results = self.query_one("#results", ResultList)
+        keep = results.current.path if results.current else None
+        self.last_hits = list(hits)
         results.set_hits(hits)
+        paths = [hit.path for hit in hits]
+        if keep in paths:  # a refresh keeps the photo the user is looking at
+            results.highlighted = paths.index(keep)
         self.query_one("#details", PhotoDetails).show(results.current)
+
+    def refresh_results(self) -> None:
+        """Run the current query again (new photos were indexed); no-op without a query."""
+        if self.query_one("#query", Input).value.strip() or self.image_query:
+            self.schedule_search(delay=0)
 
     # -- results -------------------------------------------------------------------------
 
