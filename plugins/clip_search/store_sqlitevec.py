@@ -183,11 +183,18 @@ def scan_shadow(conn: Any, table: str, dims: int) -> Iterator[tuple[Any, Any]]:
     """
     import numpy as np
 
-    cur = conn.execute(
-        f"SELECT c.size, c.validity, c.rowids, v.vectors FROM {table}_chunks c "
-        f"JOIN {table}_vector_chunks00 v ON v.rowid = c.chunk_id ORDER BY c.chunk_id"
-    )
-    for size, validity, rowids, vectors in cur:
+    # Two plain scans, not a JOIN: the planner sorted the joined 2 MB rows in a temporary
+    # b-tree (3 s and 1.3 GB peak RSS for 300k vectors; the two scans take 0.2 s).
+    chunks = {
+        chunk_id: (size, validity, rowids)
+        for chunk_id, size, validity, rowids in conn.execute(
+            f"SELECT chunk_id, size, validity, rowids FROM {table}_chunks"
+        )
+    }
+    for chunk_id, vectors in conn.execute(f"SELECT rowid, vectors FROM {table}_vector_chunks00"):
+        if chunk_id not in chunks:
+            continue
+        size, validity, rowids = chunks[chunk_id]
         valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
         valid = valid[:size].astype(bool)
         ids = np.frombuffer(rowids, dtype=np.int64)[:size][valid]
