@@ -251,3 +251,13 @@ def test_registered_as_trylast_load_image_hook():
     item = MediaItem(str(path), path.stat().st_size, path.stat().st_mtime_ns)
     decoded = host.load_image(item, io.BytesIO(path.read_bytes()), 32)
     assert (decoded.width, decoded.height) == (100, 78)
+
+
+def test_a_truncated_jpeg_header_is_unreadable_not_unsupported():
+    import io
+
+    from huisou.core.errors import UnreadableMedia
+    from huisou.plugins.media_sources.decode import decode
+
+    with pytest.raises(UnreadableMedia, match="corrupt JPEG"):
+        decode(io.BytesIO(b"\xff\xd8\xffxx"), "x.jpg", 224)

@@ -39,7 +39,7 @@ HEIC_HINT = "pip install 'huisou[heic]'"
 
 #: Pillow format names allowed to open each sniffed kind (no guessing across formats).
 PIL_FORMATS: dict[str, list[str]] = {
-    "jpeg": ["JPEG", "MPO"],
+    "jpeg": ["JPEG"],  # the JPEG factory itself returns MPO images for MPO files
     "png": ["PNG"],
     "gif": ["GIF"],
     "webp": ["WEBP"],
