@@ -121,12 +121,16 @@ def test_writes_from_another_connection_make_the_sidecar_stale(store_cls, tmp_pa
     vectors = unit(60)
     indexer_batch(wconn, writer, range(1, 61), vectors)
     assert top_ids(reader, vectors[0], 1) == [1]
-    sidecar_mtime = os.stat(reader.sidecar_path).st_mtime_ns
+    old_token = reader.token()
+    assert vector_index.VectorIndex.load(reader.sidecar_path, old_token, DIMS) is not None
 
     new = unit(1, seed=77)
     indexer_batch(wconn, writer, [500], new)
+    assert reader.token() != old_token
     assert top_ids(reader, new[0], 1) == [500]
-    assert os.stat(reader.sidecar_path).st_mtime_ns != sidecar_mtime  # rebuilt, persisted
+    # rebuilt and persisted for the new token
+    assert vector_index.VectorIndex.load(reader.sidecar_path, reader.token(), DIMS) is not None
+    assert vector_index.VectorIndex.load(reader.sidecar_path, old_token, DIMS) is None
 
     wconn.execute("BEGIN IMMEDIATE")
     writer.delete([500, 1])
