@@ -18,7 +18,7 @@ include a local socket round trip per query but no network.
 Usage::
 
     python benchmarks/pgvector.py                    # 10k and 50k vectors
-    python benchmarks/pgvector.py --sizes 2000 --queries 20   # smoke run, seconds
+    python benchmarks/pgvector.py --smoke            # 1000 vectors, seconds (the test suite)
 """
 
 from __future__ import annotations
@@ -104,7 +104,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,50000")
     parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument("--smoke", action="store_true",
+                        help="1000 vectors, 10 queries: seconds; what the test suite runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.sizes, args.queries = "1000", 10
     sizes = [int(s) for s in args.sizes.split(",")]
     dsn, server, base = start_server()
     results: dict = {"k": K, "dims": DIMS, "queries": args.queries, "sizes": {}}
@@ -132,7 +136,8 @@ def main() -> None:
             shutil.rmtree(base, ignore_errors=True)
     print_table(["N", "store", "insert s", "vectors/s", "KNN median ms", "recall@20"], rows,
                 title=f"pgvector vs sqlite-vec, {DIMS}-d, k={K}, {args.queries} queries")
-    print(f"\nwrote {write_json('pgvector', results)}")
+    name = "pgvector-smoke" if args.smoke else "pgvector"
+    print(f"\nwrote {write_json(name, results)}")
 
 
 if __name__ == "__main__":
