@@ -26,9 +26,29 @@ import time
 from pathlib import Path
 
 
+def _reader():  # -> Callable[[Path], bytes]
+    """The indexer's own read + content hash when it exposes one, else read + SHA-256."""
+    try:
+        from huisou.core.indexer import _read_and_hash
+    except ImportError:
+        _read_and_hash = None
+
+    def read(path: Path) -> bytes:
+        if _read_and_hash is not None:
+            with open(path, "rb") as fh:
+                return _read_and_hash(fh, str(path))[0]
+        data = path.read_bytes()
+        hashlib.sha256(data).hexdigest()
+        return data
+
+    return read
+
+
 def measure(photos: Path, model: str, precision: str, limit: int, batch: int) -> dict[str, float]:
     from huisou.plugins.clip_search.backend import OnnxClipBackend
     from huisou.plugins.media_sources.decode import decode
+
+    read_and_hash = _reader()
 
     files = sorted(p for p in photos.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))[:limit]
     backend = OnnxClipBackend(model, precision=precision, threads=1)
@@ -37,8 +57,7 @@ def measure(photos: Path, model: str, precision: str, limit: int, batch: int) ->
     prepared = []
     for path in files:
         t0 = time.thread_time()
-        data = path.read_bytes()
-        hashlib.blake2b(data, digest_size=16).hexdigest()
+        data = read_and_hash(path)
         t1 = time.thread_time()
         decoded = decode(io.BytesIO(data), str(path), size)
         t2 = time.thread_time()
