@@ -49,3 +49,33 @@ def print_json(data: Any) -> None:
     json.dump(data, sys.stdout, ensure_ascii=False)
     sys.stdout.write("\n")
     sys.stdout.flush()
+
+
+def parse_source_options(cls: Any, pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs checked against the source class's declared options.
+
+    Values are read as JSON when they parse (``true``, ``3``, ``["a", "b"]``), else kept as
+    strings, so plugin sources get typed options without a CLI flag of their own.
+    """
+    declared = {spec.name: spec for spec in getattr(cls, "options", ())}
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--option")
+        if key not in declared:
+            known = ", ".join(sorted(declared)) or "none"
+            raise click.BadParameter(
+                f"unknown option {key!r} for source type {cls.type_id!r} (known: {known})",
+                param_hint="--option",
+            )
+        try:
+            value: Any = json.loads(raw)
+        except ValueError:
+            value = raw
+        if declared[key].multiple:
+            options.setdefault(key, []).extend(value if isinstance(value, list) else [value])
+        else:
+            options[key] = value
+    return options

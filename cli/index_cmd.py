@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 import click
-from huisou.cli.common import library_options, open_library, print_json
+from huisou.cli.common import library_options, open_library, parse_source_options, print_json
 from huisou.core.config import Config
 
 
@@ -25,6 +25,13 @@ from huisou.core.config import Config
     "--include-hidden", is_flag=True, default=None, help="Also index dot-files and dot-folders."
 )
 @click.option("--exclude", multiple=True, help="Glob of paths to skip (repeatable).")
+@click.option(
+    "--option",
+    "option",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A source option for PATHs (repeatable), e.g. all_files=true.",
+)
 @click.option("--retry-failed", is_flag=True, help="Try unreadable/unsupported files again.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON event per line on stdout.")
 @library_options
@@ -34,6 +41,7 @@ def index(
     root: str | None,
     include_hidden: bool | None,
     exclude: tuple[str, ...],
+    option: tuple[str, ...],
     retry_failed: bool,
     as_json: bool,
     config: Config,
@@ -48,13 +56,13 @@ def index(
 
     library = open_library(config)
     catalog = library.catalog
-    options: dict[str, Any] = {}
+    type_id = source_type or "folder"
+    options: dict[str, Any] = parse_source_options(library.host.get_source_class(type_id), option)
     if include_hidden is not None:
         options["include_hidden"] = include_hidden
     if exclude:
         options["exclude"] = list(exclude)
     records = []
-    type_id = source_type or "folder"
     targets = [os.path.abspath(p) for p in paths]
     if root:
         targets.append(os.path.abspath(root))

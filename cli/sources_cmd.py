@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import click
-from huisou.cli.common import library_options, open_library, print_json
+from huisou.cli.common import library_options, open_library, parse_source_options, print_json
 from huisou.core.config import Config
 
 
@@ -39,9 +39,21 @@ def list_sources(as_json: bool, config: Config) -> None:
 @click.option("--type", "type_id", default="folder", show_default=True)
 @click.option("--include-hidden", is_flag=True, default=None)
 @click.option("--exclude", multiple=True, help="Glob of paths to skip (repeatable).")
+@click.option(
+    "--option",
+    "option",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A source option (repeatable), e.g. all_files=true.",
+)
 @library_options
 def add_source(
-    root: str, type_id: str, include_hidden: bool | None, exclude: tuple[str, ...], config: Config
+    root: str,
+    type_id: str,
+    include_hidden: bool | None,
+    exclude: tuple[str, ...],
+    option: tuple[str, ...],
+    config: Config,
 ) -> None:
     """Add a source (indexed by the next 'huisou index')."""
     from huisou.core.errors import HuisouError
@@ -54,7 +66,7 @@ def add_source(
         root = os.path.abspath(root)
     if hasattr(cls, "resolve_root"):
         root = cls.resolve_root(root)
-    options: dict[str, object] = {}
+    options: dict[str, object] = parse_source_options(cls, option)
     if include_hidden is not None:
         options["include_hidden"] = include_hidden
     if exclude:

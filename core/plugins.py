@@ -215,11 +215,13 @@ class PluginHost:
                 self._problem(impl.plugin_name, hook_name, f"raised {type(exc).__name__}: {exc}")
         return results
 
-    def _collect(self, hook_name: str, check: Callable[[Any], str | None]) -> list[Any]:
-        """Run a ``register_*`` hook, validating each registered object with ``check``."""
+    def _collect(
+        self, hook_name: str, check: Callable[[Any], str | None]
+    ) -> list[tuple[str, Any]]:
+        """Run a ``register_*`` hook: ``(plugin name, object)`` pairs that pass ``check``."""
         if hook_name in self._cache:
             return self._cache[hook_name]
-        collected: list[Any] = []
+        collected: list[tuple[str, Any]] = []
         for impl in self._impls(hook_name):
 
             def register(
@@ -229,7 +231,7 @@ class PluginHost:
                 if problem:
                     self._problem(_plugin, hook_name, problem)
                 else:
-                    collected.append(obj)
+                    collected.append((_plugin, obj))
 
             try:
                 impl.function(**{name: register for name in impl.argnames})
@@ -238,30 +240,39 @@ class PluginHost:
         self._cache[hook_name] = collected
         return collected
 
+    def _by_id(self, hook_name: str, base: type, id_attr: str) -> dict[str, Any]:
+        """Registered classes by id. When two plugins claim one id, the first called wins
+        (third-party plugins are called before built-ins, so they can replace one) and the
+        other is reported, so ``huisou plugins`` shows the clash instead of hiding it."""
+        key = f"{hook_name}/by-id"
+        if key not in self._cache:
+            by_id: dict[str, Any] = {}
+            owners: dict[str, str] = {}
+            for plugin, cls in self._collect(hook_name, _class_check(base, id_attr)):
+                ident = getattr(cls, id_attr)
+                if ident in by_id:
+                    self._problem(
+                        plugin,
+                        hook_name,
+                        f"{id_attr} {ident!r} is also registered by plugin {owners[ident]!r},"
+                        " which takes precedence",
+                    )
+                    continue
+                by_id[ident], owners[ident] = cls, plugin
+            self._cache[key] = by_id
+        return self._cache[key]
+
     def media_sources(self) -> dict[str, type[MediaSource]]:
         """Registered source classes by ``type_id``."""
-        return {
-            cls.type_id: cls
-            for cls in self._collect("register_media_sources", _class_check(MediaSource, "type_id"))
-        }
+        return self._by_id("register_media_sources", MediaSource, "type_id")
 
     def embedding_backends(self) -> dict[str, type[EmbeddingBackend]]:
         """Registered backend classes by ``backend_id``."""
-        return {
-            cls.backend_id: cls
-            for cls in self._collect(
-                "register_embedding_backends", _class_check(EmbeddingBackend, "backend_id")
-            )
-        }
+        return self._by_id("register_embedding_backends", EmbeddingBackend, "backend_id")
 
     def vector_stores(self) -> dict[str, type[VectorStore]]:
         """Registered store classes by ``store_id``."""
-        return {
-            cls.store_id: cls
-            for cls in self._collect(
-                "register_vector_stores", _class_check(VectorStore, "store_id")
-            )
-        }
+        return self._by_id("register_vector_stores", VectorStore, "store_id")
 
     def metadata_extractors(self) -> list[MetadataExtractor]:
         """Registered extractor instances, in call order (later ones override earlier keys)."""
@@ -271,7 +282,7 @@ class PluginHost:
                 return f"registered {obj!r}, which is not a MetadataExtractor instance"
             return None
 
-        return list(self._collect("register_metadata_extractors", check))
+        return [obj for _plugin, obj in self._collect("register_metadata_extractors", check)]
 
     def tui_panels(self) -> list[tuple[str, Callable[..., Any]]]:
         """Extra TUI panels as ``(name, factory)``."""

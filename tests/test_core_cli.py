@@ -168,3 +168,15 @@ def test_interrupt_exits_130_and_the_next_run_resumes(library_home):
     (home / "plugins" / "fakes.py").write_text(FAKE_PLUGIN)
     final = json.loads(huisou(home, "index", "--json", check=True).stdout.splitlines()[-1])
     assert final["indexed"] + final["unchanged"] == 15
+
+
+def test_source_options_from_the_command_line(library_home):
+    home, photos = library_home
+    (photos / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not a photo")
+    huisou(home, "index", str(photos), "--option", "all_files=true", check=True)
+    sources = json.loads(huisou(home, "sources", "list", "--json", check=True).stdout)
+    assert sources[0]["options"] == {"all_files": True}
+    clip = json.loads(huisou(home, "info", str(photos / "clip.mp4"), "--json", check=True).stdout)
+    assert clip["status"] == "skipped"  # read by content now, and found not to be a photo
+    bad = huisou(home, "sources", "add", str(photos), "--option", "colour=red")
+    assert bad.returncode == 2 and "unknown option 'colour'" in bad.stderr

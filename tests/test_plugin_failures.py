@@ -270,3 +270,29 @@ def test_lifecycle_hook_raising_never_stops_the_run(
     ]
     infos = {info.name: info for info in huisou_host.plugin_infos()}
     assert infos["noisy"].errors == problems(huisou_host, "noisy")
+
+
+def test_two_plugins_claiming_one_store_id_is_reported():
+    """A third-party plugin may replace a built-in id; the clash is visible, not silent."""
+    from huisou import hookimpl
+    from huisou.core.plugins import PluginHost
+    from huisou.testing.fakes import MemoryVectorStore
+
+    class OtherMemory(MemoryVectorStore):
+        pass
+
+    class Clash:
+        @hookimpl
+        def register_vector_stores(self, register):
+            register(OtherMemory)
+
+    import huisou.testing.fakes as fakes
+
+    host = PluginHost(load_entry_points=False)
+    host.register(fakes, name="fakes")
+    host.register(Clash(), name="clash")
+    assert host.vector_stores()["memory"] is OtherMemory  # registered later, called first
+    assert any(
+        p.plugin == "fakes" and "'memory'" in p.message and "'clash'" in p.message
+        for p in host.problems
+    )
