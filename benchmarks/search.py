@@ -128,9 +128,9 @@ def write_library(folder: Path, matrix, stores: list[str]) -> dict:
     n = len(matrix)
     ids = list(range(1, n + 1))
     out: dict = {}
-    lib = folder / "library.db"
-    conn = db.connect(str(lib))
     for store_id in stores:
+        lib = library_path(folder, store_id)  # one file per store: no adoption between them
+        conn = db.connect(str(lib))
         store = classes[store_id](StoreLocation(str(lib), NAMESPACE, DIMS, connection=conn))
         with Timer() as t:
             for start in range(0, n, 1000):
@@ -142,7 +142,7 @@ def write_library(folder: Path, matrix, stores: list[str]) -> dict:
         out[store_id] = {"insert_s": t.seconds, "insert_per_s": n / t.seconds,
                          "index_build_s": b.seconds}
         store.close()
-    conn.close()
+        conn.close()
     import sqlite3
 
     rclip = sqlite3.connect(folder / "rclip.db")
@@ -160,6 +160,10 @@ def write_library(folder: Path, matrix, stores: list[str]) -> dict:
     return out
 
 
+def library_path(folder: Path, store_id: str) -> Path:
+    return folder / f"library-{store_id}.db"
+
+
 # -- warm, in-process -------------------------------------------------------------------------
 
 
@@ -171,11 +175,11 @@ def warm(folder: Path, matrix, queries, truth, stores: list[str], vec0_queries: 
     from huisou.plugins.clip_search.stores import NumpyVectorStore, SqliteVecStore
 
     classes = {"sqlite-vec": SqliteVecStore, "numpy": NumpyVectorStore}
-    lib = str(folder / "library.db")
-    conn = db.connect(lib)
     out: dict = {}
     n = len(matrix)
     for store_id in stores:
+        lib = str(library_path(folder, store_id))
+        conn = db.connect(lib)
         store = classes[store_id](StoreLocation(lib, NAMESPACE, DIMS, connection=conn))
         store.search(queries[0], K)  # maps the sidecar
         found: list[list[int]] = []
@@ -199,12 +203,12 @@ def warm(folder: Path, matrix, queries, truth, stores: list[str], vec0_queries: 
                                      "recall": recall(found, sub_truth)}
             # plain sqlite-vec vec0 KNN over the very same table
             sql = f"SELECT rowid, distance FROM {store.table} WHERE embedding MATCH ? AND k = ?"
-            vec0 = [time_calls(lambda q=q, sql=sql: conn.execute(sql, (q.tobytes(), K)).fetchall(),
-                               repeat=1, warmup=0)[0]
+            vec0 = [time_calls(lambda q=q, sql=sql, c=conn: c.execute(sql, (q.tobytes(), K))
+                               .fetchall(), repeat=1, warmup=0)[0]
                     for q in queries[:vec0_queries]]
             out["vec0"] = {"warm_ms": 1000 * median(vec0)}
         store.close()
-    conn.close()
+        conn.close()
 
     def brute(q, product):  # rclip's per-query work once its matrix is loaded
         scores = product(q)
@@ -291,7 +295,7 @@ def child(mode: str, folder: str) -> None:
         from huisou.plugins.clip_search.stores import NumpyVectorStore, SqliteVecStore
 
         cls = {"huisou-sqlite-vec": SqliteVecStore, "huisou-numpy": NumpyVectorStore}[mode]
-        lib = os.path.join(folder, "library.db")
+        lib = str(library_path(Path(folder), cls.store_id))
         store = cls(StoreLocation(lib, NAMESPACE, DIMS, connection=db.connect(lib)))
         opened = time.perf_counter()
 
@@ -316,7 +320,7 @@ def child(mode: str, folder: str) -> None:
         from huisou.core import db
         from huisou.plugins.clip_search.store_base import table_suffix
 
-        conn = db.connect(os.path.join(folder, "library.db"))
+        conn = db.connect(str(library_path(Path(folder), "sqlite-vec")))
         db.load_extension(conn, sqlite_vec.load)
         table = "vec_" + table_suffix(NAMESPACE)
         opened = time.perf_counter()
@@ -437,7 +441,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=50, help="queries per size")
     parser.add_argument("--vec0-queries", type=int, default=10,
                         help="queries timed on plain vec0 KNN (slow at 1M)")
-    parser.add_argument("--cold-repeats", type=int, default=3)
+    parser.add_argument("--cold-repeats", type=int, default=5)
     parser.add_argument("--numpy-max", type=int, default=100_000,
                         help="also measure the numpy store up to this size")
     parser.add_argument("--keep", action="store_true", help="keep the generated databases")

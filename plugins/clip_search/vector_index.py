@@ -10,8 +10,12 @@ breaks the memory budget and, read from SQLite BLOBs, the latency budget. Instea
    popcount over uint64 words) picks a few thousand candidates in ~10 ms per million vectors.
 2. **refine**: an asymmetric estimate ``q · sign(x - mean)`` (the float query against the bits,
    by per-byte lookup tables) narrows those to ``rerank`` candidates.
-3. **exact**: the candidates' float32 vectors are read from the memory-mapped sidecar file and
+3. **exact**: the candidates' float32 vectors are read from the sidecar file (``preadv``) and
    scored exactly, so returned scores are true cosines.
+4. **adaptive**: if the k-th score stands less than 6 standard deviations above the bulk of
+   ``q·x`` (known from the stored mean and covariance), the query is crowded and is searched
+   again with a 4-16x budget. Typical CLIP-like queries stop at step 3; uniformly random data
+   (the worst case) still reaches recall@20 ≥ 0.99 at 100k, at ~40 ms instead of ~5 ms.
 
 Small collections (and explicit candidate lists, e.g. from folder/date filters) are searched
 exactly over the mapped floats. The sidecar file is a cache: it records the store's random
@@ -19,7 +23,7 @@ exactly over the mapped floats. The sidecar file is a cache: it records the stor
 
 File layout (little-endian, sections page-aligned so they can be mapped directly)::
 
-    header 4096 B | mean f32[d] | ids i64[n] | sorted ids i64[n] | rows-of-sorted i64[n]
+    header 4096 B | mean f32[d] | cov f32[d, d] | ids i64[n] | sorted ids i64[n] | rows-of-sorted i64[n]
                   | bits u8[n, w] | floats f32[n, d]
 """
 
@@ -37,7 +41,7 @@ from typing import Any
 import numpy as np
 
 MAGIC = b"HSVIDX01"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 PAGE = 4096
 _HEADER = struct.Struct("<8sIIqqq")  # magic, format, dims, n, token, bytes per code
 
@@ -48,6 +52,14 @@ EXACT_MAX = 16_384
 SUBSET_EXACT_MAX = 32_768
 #: Cap on float rows re-ranked for a big candidate list (see ``VectorIndex.search``).
 SUBSET_RERANK_MAX = 8_000
+#: Rows sampled for the covariance that the adaptive budget uses.
+COV_SAMPLE = 8_192
+#: ``(minimum z of the k-th score, budget multiplier)``, first match wins. Measured at 100k
+#: (recall@20 with the base budget / x4 / x8 / x16): z 5.5: 0.994/1.0; z 4.3: 0.92/0.988/
+#: 0.998/1.0; z 3.9: 0.83/0.97/0.99/0.998. Random unit vectors sit at z 3.5.
+ESCALATION: tuple[tuple[float, int], ...] = ((6.0, 1), (5.0, 4), (4.3, 8), (0.0, 16))
+#: Cap on re-ranked rows when escalating (each costs a ~3-7 µs ``preadv``).
+ESCALATED_RERANK_MAX = 8_000
 #: Rows per block when scanning floats, to bound temporary memory (8 MB at 512 dims).
 BLOCK = 4_096
 #: The Hamming stage keeps ``max(COARSE_MIN, n // COARSE_DIVISOR)`` candidates for the
@@ -90,6 +102,7 @@ class _Layout:
         """``name -> (offset, shape, dtype)``, each section page-aligned."""
         spec = [
             ("mean", (self.dims,), np.float32),
+            ("cov", (self.dims, self.dims), np.float32),
             ("ids", (self.n,), np.int64),
             ("sorted_ids", (self.n,), np.int64),
             ("sorted_rows", (self.n,), np.int64),
@@ -124,6 +137,7 @@ class VectorIndex:
         # plain ndarray views of the maps: np.memmap's __getitem__ costs ~0.1 ms per call
         views = {name: np.asarray(array) for name, array in arrays.items()}
         self.mean: Any = views["mean"]
+        self.cov: Any = views["cov"]
         self.ids: Any = views["ids"]
         self.sorted_ids: Any = views["sorted_ids"]
         self.sorted_rows: Any = views["sorted_rows"]
@@ -206,6 +220,10 @@ class VectorIndex:
             mean = (total / max(n, 1)).astype(np.float32)
             # pass 2: sign bits of (x - mean), reading the floats back block by block
             bits = np.zeros((n, layout.width), dtype=np.uint8)
+            # covariance from a sample of rows: tells a query how crowded its scores are
+            sample_step = max(1, -(-n // COV_SAMPLE))
+            sample = np.empty((-(-n // sample_step), dims), dtype=np.float32)
+            sampled = 0
             buffer = np.empty((BLOCK, dims), dtype=np.float32)
             for start in range(0, n, BLOCK):
                 m = min(BLOCK, n - start)
@@ -213,9 +231,14 @@ class VectorIndex:
                 if os.preadv(fd, [view], float_offset + start * row_bytes) != m * row_bytes:
                     raise OSError("short read while building the vector index")
                 packed = np.packbits(buffer[:m] > mean, axis=1)
+                picked = buffer[(-start) % sample_step : m : sample_step]
+                sample[sampled : sampled + len(picked)] = picked
+                sampled += len(picked)
                 bits[start : start + m, : packed.shape[1]] = packed
             order = np.argsort(ids, kind="stable")
-            for name, array in (("mean", mean), ("ids", ids), ("sorted_ids", ids[order]),
+            centred = sample[:sampled] - mean
+            cov = (centred.T @ centred / max(sampled, 1)).astype(np.float32)  # one BLAS call
+            for name, array in (("mean", mean), ("cov", cov), ("ids", ids), ("sorted_ids", ids[order]),
                                 ("sorted_rows", order.astype(np.int64)), ("bits", bits)):
                 _write_all(fd, array, sections[name][0])
             os.pwrite(fd, _HEADER.pack(MAGIC, FORMAT_VERSION, dims, n, token, layout.width), 0)
@@ -293,8 +316,29 @@ class VectorIndex:
             depth = k * len(self) / total
             keep = rerank or int(min(SUBSET_RERANK_MAX, max(default_rerank(len(self)), 40 * depth)))
             wide = max(COARSE_MIN, 8 * keep, total // COARSE_DIVISOR)
-        candidates = self._coarse(q, keep, rows, wide)
-        return self._exact(q, k, candidates)
+        found = self._exact(q, k, self._coarse(q, keep, rows, wide))
+        # Adaptive effort: how far the k-th score stands above the bulk of the collection, in
+        # standard deviations of q·x (from the stored mean and covariance). Well-separated
+        # results (the usual CLIP query) are final; crowded ones are searched again with a
+        # bigger budget. The k-th score found is at most the true one, so this errs safe.
+        if len(found[1]) == k and rerank is None:
+            factor = self._escalation(q, float(found[1][-1]))
+            if factor > 1:
+                keep2 = min(total, ESCALATED_RERANK_MAX, keep * factor)
+                wide2 = min(total, max(wide * factor, keep2))
+                found = self._exact(q, k, self._coarse(q, keep2, rows, wide2))
+        return found
+
+    def _escalation(self, q: Any, kth_score: float) -> int:
+        """Budget multiplier for a query whose k-th best score is ``kth_score``."""
+        spread = float(np.einsum("i,ij,j->", q, self.cov, q))
+        if spread <= 0.0:
+            return 1
+        z = (kth_score - float(q @ self.mean)) / spread**0.5
+        for bound, factor in ESCALATION:
+            if z >= bound:
+                return factor
+        return ESCALATION[-1][1]
 
     def _exact(self, q: Any, k: int, rows: Any) -> tuple[Any, Any]:
         total = len(self) if rows is None else len(rows)
