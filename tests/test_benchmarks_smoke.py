@@ -26,7 +26,7 @@ finally:
 
 SCRIPTS = run_all.scripts()
 #: Smoke runs known to take more than ~10 s on a 2-core machine.
-SLOW = {"search", "tui_latency", "quantization", "encoders"}
+SLOW = {"search", "quantization"}
 
 
 @pytest.fixture(scope="module")
