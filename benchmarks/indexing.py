@@ -289,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"target {name}: {t['value']} vs {t['target']} -> {'met' if t['met'] else 'MISSED'}")
     rclip = real_rclip_status()
     print(f"real rclip 4.x: not run ({rclip['reason']})" if not rclip["run"] else "real rclip ran")
-    path = write_json("indexing-smoke" if args.smoke else "indexing", {
+    name = "indexing" if arch == "ViT-B-32" else f"indexing-{arch}"
+    path = write_json("indexing-smoke" if args.smoke else name, {
         "model": {"arch": arch, "path": str(model)},
         "count": count, "repeats": repeats, "sets": results, "targets": verdict,
         "targets_set": main_set, "real_rclip": rclip,
