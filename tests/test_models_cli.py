@@ -121,3 +121,15 @@ def test_auto_weight_type_follows_the_cpu():
     assert default_weight_type("x86_64", "flags\t: fpu avx2 avx512f avx512_vnni\n") == "qint8"
     assert default_weight_type("x86_64", "flags\t: fpu avx2 avx_vnni\n") == "qint8"
     assert default_weight_type("x86_64", "flags\t: fpu sse4_2 avx2 fma\n") == "quint8"
+
+
+@pytest.mark.parametrize("link", [False, True])
+def test_install_force_of_the_installed_directory_itself_keeps_it(home, link):
+    """``install --force`` pointed at the installed model must not delete it before copying."""
+    assert run("install", str(TINY), "--name", "tiny", *(["--link"] if link else [])).exit_code == 0
+    installed = home / "models" / "tiny"
+    again = run("install", str(installed), "--name", "tiny", "--force")
+    assert isinstance(again.exception, HuisouError), again.output
+    assert "already installed" in str(again.exception) and str(installed) in str(again.exception)
+    assert (installed / "visual" / "model.onnx").is_file()
+    assert (TINY / "visual" / "model.onnx").is_file()

@@ -140,6 +140,9 @@ def install(directory: str, name: str | None, link: bool, force: bool) -> None:
     root = _models_dir()
     target = root / name
     if target.exists() or target.is_symlink():
+        if _overlaps(source.path.resolve(), target.resolve()):
+            # --force would delete the directory it is about to copy (or link) from
+            raise HuisouError(f"model {name!r} is already installed from {directory} at {target}")
         if not force:
             raise HuisouError(f"model {name!r} is already installed at {target} (use --force)")
         _remove_path(target)
@@ -237,6 +240,11 @@ def export(arch: str, pretrained: str | None, name: str | None, out_dir: str | N
                           f"export needs torch and open_clip: pip install 'huisou[export]' ({exc})"
                           ) from None
     click.echo(f"exported {arch} to {out}")
+
+
+def _overlaps(a: Path, b: Path) -> bool:
+    """Whether one of two resolved paths is the other or lies inside it."""
+    return a == b or a in b.parents or b in a.parents
 
 
 def _remove_path(target: Path) -> None:
