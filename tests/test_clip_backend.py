@@ -13,12 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from huisou.core.errors import HuisouError, ModelNotAvailable
+from huisou.plugins.clip_search.backend import OnnxClipBackend, choose_providers
 from PIL import Image
-
-pytest.importorskip("onnxruntime")
-
-from huisou.core.errors import HuisouError, ModelNotAvailable  # noqa: E402
-from huisou.plugins.clip_search.backend import OnnxClipBackend, choose_providers  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
 TINY = TESTS / "models" / "tiny_clip"

@@ -9,8 +9,6 @@ import pytest
 from huisou.core.errors import HuisouError
 from huisou.plugins.clip_search.tokenizer import TextTokenizer
 
-pytest.importorskip("tokenizers")
-
 TINY = Path(__file__).resolve().parent / "models" / "tiny_clip"
 SOT, EOT = 49406, 49407
 
