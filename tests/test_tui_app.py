@@ -407,3 +407,56 @@ def test_graphics_protocol_preview_gets_the_decoded_photo(tmp_path: Path) -> Non
             assert graphic.image.getpixel((0, 0))[0] > 150  # the red photo
 
     run(body())
+
+
+def test_preview_error_of_a_photo_left_behind_does_not_stick_to_the_next() -> None:
+    """A slow failing decode of photo A must not show its error on photo B, selected since."""
+    import threading
+
+    from huisou.tui.widgets.preview import Preview
+    from PIL import Image
+    from textual.app import App, ComposeResult
+
+    release_a = threading.Event()
+
+    class Thumbnails:
+        def __init__(self) -> None:
+            self.cached: dict[str, object] = {}
+
+        def get(self, path, width, height):
+            return self.cached.get(path)
+
+        def load(self, path, width, height):
+            if path == "a.jpg":
+                release_a.wait(10)
+                raise OSError("a.jpg is corrupt")
+            self.cached[path] = Image.new("RGB", (8, 8), (0, 0, 255))
+            return self.cached[path]
+
+    class Ctx:
+        thumbnails = Thumbnails()
+
+    class PreviewApp(App):
+        ctx = Ctx()
+
+        def compose(self) -> ComposeResult:
+            yield Preview(id="preview")
+
+    app = PreviewApp()
+
+    async def body() -> None:
+        async with app.run_test(size=(40, 12)) as pilot:
+            preview = app.query_one(Preview)
+            preview.path = "a.jpg"
+            await pilot.pause()
+            preview.path = "b.jpg"
+            await wait_until(pilot, lambda: "b.jpg" in app.ctx.thumbnails.cached)
+            release_a.set()
+            await pilot.pause(0.3)
+            await pilot.pause()
+            assert "no preview" not in str(preview.render())
+            preview.path = "a.jpg"  # back on A: its own error is shown
+            release_a.set()
+            await wait_until(pilot, lambda: "no preview" in str(preview.render()))
+
+    run(body())

@@ -30,13 +30,14 @@ class Preview(Widget):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._error: str | None = None
+        #: ``(path, message)`` of the last failed decode. Keyed by path because a worker of
+        #: a photo left behind may finish after the next one is selected.
+        self._error: tuple[str, str] | None = None
 
     def _box(self) -> tuple[int, int]:
         return max(1, self.size.width), max(1, self.size.height)
 
     def watch_path(self, _old: str | None, _new: str | None) -> None:
-        self._error = None
         self._request()
         self.refresh()
 
@@ -49,6 +50,7 @@ class Preview(Widget):
         width, height = self._box()
         cache = self.app.ctx.thumbnails  # type: ignore[attr-defined]
         if cache.get(self.path, width, height * 2) is None:
+            self._error = None  # decode again (a resize, or a photo fixed on disk)
             self._decode(self.path, width, height * 2)
 
     @work(thread=True, exclusive=True, group="thumbnail", exit_on_error=False)
@@ -57,7 +59,7 @@ class Preview(Widget):
         try:
             self.app.ctx.thumbnails.load(path, width, height)  # type: ignore[attr-defined]
         except Exception as exc:  # an unreadable photo shows a line, not a crash
-            self._error = f"no preview: {type(exc).__name__}: {exc}"
+            self._error = (path, f"no preview: {type(exc).__name__}: {exc}")
         if not worker.is_cancelled:
             self.post_message(ThumbnailReady(path, width, height))
 
@@ -68,8 +70,8 @@ class Preview(Widget):
     def render(self) -> Text:
         if self.path is None:
             return Text("")
-        if self._error:
-            return Text(self._error, style="dim")
+        if self._error is not None and self._error[0] == self.path:
+            return Text(self._error[1], style="dim")
         width, height = self._box()
         image = self.app.ctx.thumbnails.get(self.path, width, height * 2)  # type: ignore[attr-defined]
         if image is None:
