@@ -261,3 +261,16 @@ def test_a_truncated_jpeg_header_is_unreadable_not_unsupported():
 
     with pytest.raises(UnreadableMedia, match="corrupt JPEG"):
         decode(io.BytesIO(b"\xff\xd8\xffxx"), "x.jpg", 224)
+
+
+def test_rgb_with_a_transparent_colour_is_composited_on_white_like_other_modes():
+    """A PNG's tRNS colour key marks transparent pixels in RGB too, not only in P and L."""
+    from PIL import Image
+
+    im = Image.new("RGB", (4, 4), (0, 128, 0))
+    im.putpixel((0, 0), (255, 0, 0))
+    buf = io.BytesIO()
+    im.save(buf, "PNG", transparency=(255, 0, 0))
+    decoded = decode(io.BytesIO(buf.getvalue()), "keyed.png").image
+    assert decoded.getpixel((0, 0)) == (255, 255, 255)
+    assert decoded.getpixel((1, 1)) == (0, 128, 0)

@@ -191,13 +191,14 @@ def _wide_grey_to_rgb(im: Image.Image) -> Image.Image:
 def to_rgb(im: Image.Image) -> Image.Image:
     """Convert any Pillow mode to 8-bit RGB as a viewer would show it.
 
-    Palette and greyscale images with a transparent colour, LA/RGBA/PA: composited on white.
+    Palette, greyscale and RGB images with a transparent colour (PNG ``tRNS``), LA/RGBA/PA:
+    composited on white.
     16-bit and 32-bit integer greyscale (``I;16``, ``I``) and float (``F``): scaled to 8 bits
     (Pillow's plain ``convert`` clips them, turning most 16-bit photos white). CMYK and the
     rest: Pillow's own conversion.
     """
     mode = im.mode
-    if mode == "RGB":
+    if mode == "RGB" and "transparency" not in im.info:
         return im
     if mode.startswith("I") or mode == "F":
         return _wide_grey_to_rgb(im)
