@@ -72,8 +72,9 @@ def generate(name: str, kind: str, parent: Path) -> Path:
     """Write the package ``parent/NAME`` and return its path."""
     values = names_for(name, kind)
     target = parent / values["dist"]
-    if target.exists() and any(target.iterdir()):
-        raise click.ClickException(f"{target} already exists and is not empty")
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        what = "is not empty" if target.is_dir() else "is not a folder"
+        raise click.ClickException(f"{target} already exists and {what}")
     files = {
         "pyproject.toml": "pyproject.toml.tmpl",
         "README.md": "README.md.tmpl",

@@ -62,6 +62,11 @@ def test_bad_name_and_existing_folder_are_clear_errors(tmp_path):
                                  "--dir", str(tmp_path)])
     assert result.exit_code == 1 and "already exists" in result.output
     assert (tmp_path / "huisou-x" / "keep.txt").read_text() == "mine"
+    (tmp_path / "huisou-y").write_text("a file, not a folder")
+    result = runner.invoke(cli, ["plugin", "new", "huisou-y", "--kind", "store",
+                                 "--dir", str(tmp_path)])
+    assert result.exit_code == 1 and "already exists" in result.output, result.output
+    assert (tmp_path / "huisou-y").read_text() == "a file, not a folder"
 
 
 def test_unknown_template_marker_raises():
