@@ -17,7 +17,6 @@ Stdlib only (``urllib``): redirects to the LFS CDN are followed and keep the Ran
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import os
@@ -30,6 +29,7 @@ from typing import Any
 
 from huisou.core.errors import HuisouError
 from huisou.plugins.clip_search.model_catalog import CatalogEntry, FileSpec, hf_endpoint
+from huisou.plugins.clip_search.modeldir import sha256_file
 
 #: ``progress(relative_path, bytes_done, bytes_total_or_None)``
 Progress = Callable[[str, int, "int | None"], None]
@@ -46,20 +46,12 @@ class VerifyError(DownloadError):
     """A complete download does not match its expected size or digest (it was deleted)."""
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verify_file(path: Path, spec: FileSpec) -> str:
     """Check size, sha256 and (for JSON) syntax; return the sha256 or raise VerifyError."""
     size = path.stat().st_size
     if spec.size is not None and size != spec.size:
         raise VerifyError(f"{spec.path}: size {size} bytes, expected {spec.size}")
-    digest = _sha256(path)
+    digest = sha256_file(path)
     if spec.sha256 and digest != spec.sha256.lower():
         raise VerifyError(f"{spec.path}: sha256 {digest} does not match the catalog's {spec.sha256}")
     if spec.path.endswith(".json"):
