@@ -7,7 +7,6 @@ when a third-party backend is configured.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,37 +27,19 @@ class ModelEntry:
 
 
 def _catalog_models() -> list[dict[str, Any]]:
-    """Model records from the CLIP plugin's ``model_catalog``, else its JSON file, else none."""
+    """Model records from the CLIP plugin's ``model_catalog``; none without the plugin."""
     try:
         from huisou.plugins.clip_search import model_catalog
-    except Exception:
-        model_catalog = None  # type: ignore[assignment]
-    if model_catalog is not None:
-        try:
-            return [
-                {
-                    "name": entry.name, "description": entry.description, "tier": entry.tier,
-                    "size_bytes": entry.known_size() or entry.approx_size() or None,
-                }
-                for entry in model_catalog.entries()
-            ]
-        except Exception:
-            pass
-    try:
-        from importlib.resources import files
 
-        text = files("huisou.plugins.clip_search").joinpath("catalog.json").read_text("utf-8")
-        return list(json.loads(text).get("models", []))
-    except Exception:
+        return [
+            {
+                "name": entry.name, "description": entry.description, "tier": entry.tier,
+                "size_bytes": entry.known_size() or entry.approx_size() or None,
+            }
+            for entry in model_catalog.entries()
+        ]
+    except Exception:  # plugin absent or its catalog unreadable: list the model in use only
         return []
-
-
-def _size(record: dict[str, Any]) -> int | None:
-    if isinstance(record.get("size_bytes"), int):
-        return record["size_bytes"]
-    sizes = [f.get("size") for f in record.get("files", []) if isinstance(f, dict)]
-    known = [s for s in sizes if isinstance(s, int)]
-    return sum(known) if known else None
 
 
 def is_installed(config: Config, name: str) -> bool:
@@ -83,7 +64,7 @@ def list_models(config: Config, choice: tuple[str, str]) -> list[ModelEntry]:
             name=str(r.get("name")),
             description=str(r.get("description", "")),
             tier=str(r.get("tier", "")),
-            size_bytes=_size(r),
+            size_bytes=r["size_bytes"],
             installed=is_installed(config, str(r.get("name"))),
             configured=r.get("name") == model,
         )
