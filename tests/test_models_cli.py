@@ -133,3 +133,26 @@ def test_install_force_of_the_installed_directory_itself_keeps_it(home, link):
     assert "already installed" in str(again.exception) and str(installed) in str(again.exception)
     assert (installed / "visual" / "model.onnx").is_file()
     assert (TINY / "visual" / "model.onnx").is_file()
+
+
+def test_a_failed_requantize_does_not_leave_the_old_recommendation(tmp_path, monkeypatch):
+    """New int8 files must not inherit ``recommended: true`` measured on the previous ones."""
+    pytest.importorskip("onnx")
+    from huisou.plugins.clip_search import quantize as quantize_mod
+    from huisou.plugins.clip_search.backend import int8_recommended
+    from huisou.plugins.clip_search.modeldir import ModelDir
+
+    model = tmp_path / "tiny"
+    shutil.copytree(TINY, model)
+    model_dir = ModelDir.open(model)
+    quantize_mod.quantize_model(model_dir)
+    (model / "quantization.json").write_text(json.dumps({"recommended": True}))
+    assert int8_recommended(model_dir)
+
+    def broken_measure(*_args, **_kwargs):
+        raise RuntimeError("measurement interrupted")
+
+    monkeypatch.setattr(quantize_mod, "measure", broken_measure)
+    with pytest.raises(RuntimeError):
+        quantize_mod.quantize_model(model_dir)
+    assert not int8_recommended(model_dir)

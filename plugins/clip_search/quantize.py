@@ -148,6 +148,9 @@ def quantize_model(
         raise HuisouError(f"weight type {options.weight_type!r}: expected auto, quint8 or qint8")
     sizes: dict[str, dict[str, int]] = {}
     started = time.perf_counter()
+    # The old record measured the old int8 files: until the new ones are measured, nothing
+    # may recommend them (precision auto would pick unmeasured towers after a failed run).
+    (Path(model_dir.path) / QUANT_RECORD).unlink(missing_ok=True)
     for tower in TOWERS:
         src = model_dir.onnx_path(tower, "fp32")
         dst = model_dir.onnx_path(tower, "int8")
