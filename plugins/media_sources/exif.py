@@ -174,8 +174,6 @@ class _PillowTags:
                     self.ifd0.load(raw)
             else:
                 self.ifd0 = im.getexif()
-        self._exif: Any = None
-        self._gps: Any = None
 
     def _sub(self, tag: int) -> Any:
         try:

@@ -20,11 +20,6 @@ HEIF_BRANDS = frozenset(
 )
 #: ISO-BMFF brands of AVIF images.
 AVIF_BRANDS = frozenset({b"avif", b"avis"})
-#: ISO-BMFF brands of video containers (MP4, QuickTime, 3GP): never photos.
-VIDEO_BRANDS = frozenset(
-    {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"mp71", b"avc1", b"qt  ",
-     b"3gp4", b"3gp5", b"3gp6", b"3g2a", b"M4V ", b"M4A ", b"dash", b"MSNV", b"f4v "}
-)
 
 #: Extensions whose files claim to be images: content that is not an image under one of these
 #: names is a damaged photo (``unreadable``), not a stray document (``skipped``).
@@ -82,7 +77,7 @@ def sniff(head: bytes) -> str | None:
             return "avif"
         if any(b in HEIF_BRANDS for b in brands):
             return "heif"
-        return "video"
+        return "video"  # every other ISO-BMFF file (MP4, QuickTime, 3GP...) is no photo
     if head[:4] == b"%PDF":
         return "pdf"
     if head[:4] == b"PK\x03\x04":
