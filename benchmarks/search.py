@@ -386,11 +386,12 @@ def report(results: list[dict]) -> list[dict]:
             f"{w['numpy_brute_force']['warm_ms'] / huisou:.1f}x",
             f"{w['vec0']['warm_ms'] / huisou:.1f}x",
             w["sqlite-vec"]["recall"], w["filtered_10pct"]["recall"],
-            r["worst_case_random"]["recall"],
+            r["worst_case_random"]["recall"], r["worst_case_random"]["warm_ms"],
         ])
     print_table(["N", "huisou sqlite-vec ms", "huisou numpy ms", "huisou 10% filter ms",
                  "numpy brute force (RAM) ms", "vec0 KNN ms", "vs brute", "vs vec0",
-                 "recall@20", "recall@20 filtered", "recall@20 random (worst)"], rows,
+                 "recall@20", "recall@20 filtered", "recall@20 random (worst)",
+                 "random ms"], rows,
                 "Warm KNN k=20 (median, in-process)")
     rows = []
     for r in results:

@@ -7,7 +7,8 @@ import os
 import numpy as np
 import pytest
 from huisou.plugins.clip_search import vector_index
-from huisou.plugins.clip_search.vector_index import VectorIndex, _hamming
+from huisou.plugins.clip_search.bitcode import code_bytes, hamming
+from huisou.plugins.clip_search.vector_index import VectorIndex
 
 
 def unit(x):
@@ -98,15 +99,15 @@ def test_large_candidate_subsets_use_bits_restricted_to_the_subset(monkeypatch):
 @pytest.mark.parametrize("dims", [8, 100, 512, 700])
 def test_hamming_matches_a_bit_by_bit_count(dims):
     rng = np.random.default_rng(dims)
-    width = vector_index.code_bytes(dims)
+    width = code_bytes(dims)
     bits = np.zeros((300, width), dtype=np.uint8)
     bits[:, : -(-dims // 8)] = np.packbits(rng.standard_normal((300, dims)) > 0, axis=1)
     q = np.zeros(width, dtype=np.uint8)
     q[: -(-dims // 8)] = np.packbits(rng.standard_normal(dims) > 0)
     expected = np.unpackbits(bits ^ q, axis=1).sum(axis=1)
-    assert _hamming(bits, q.view(np.uint64), None, block=64).tolist() == expected.tolist()
+    assert hamming(bits, q.view(np.uint64), None, block=64).tolist() == expected.tolist()
     rows = np.array([5, 0, 299, 17])
-    assert _hamming(bits, q.view(np.uint64), rows).tolist() == expected[rows].tolist()
+    assert hamming(bits, q.view(np.uint64), rows).tolist() == expected[rows].tolist()
 
 
 def test_sidecar_maps_back_and_rejects_wrong_token_dims_or_damage(tmp_path):

@@ -235,7 +235,7 @@ class SQLiteVectorStore(VectorStore):
 
         Subclasses that can restrict the KNN inside SQL (vec0 ``rowid IN``) override this.
         """
-        from huisou.plugins.clip_search.vector_index import exact_search
+        from huisou.plugins.clip_search.bitcode import exact_search
 
         ids, matrix = self.fetch(candidates)
         return exact_search(matrix, ids, query, k)

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from huisou.plugins.clip_search.bitcode import asymmetric_scores, code_bytes, dot, hamming
 
 MAGIC = b"HSVIDX01"
 FORMAT_VERSION = 2
@@ -67,24 +68,10 @@ BLOCK = 4_096
 COARSE_MIN = 4_000
 COARSE_DIVISOR = 64
 
-_M1 = np.uint64(0x00FF00FF00FF00FF)
-_MUL = np.uint64(0x0001000100010001)
-_S8 = np.uint64(8)
-_S48 = np.uint64(48)
-# _SIGNS[b, j] = +1 if bit j (big-endian, as np.packbits writes it) of byte b is set, else -1
-_SIGNS = (np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).astype(np.float32) * 2
-          - 1)
-
-
 def default_rerank(n: int) -> int:
     """How many float vectors the exact stage reads (recall@20 = 1.0 measured on CLIP-like
     data at 100k with 500 and at 1M with 500; 1000 above 200k leaves a margin)."""
     return 500 if n <= 200_000 else 1_000
-
-
-def code_bytes(dims: int) -> int:
-    """Bytes per sign code, padded to whole uint64 words for the XOR/popcount loop."""
-    return -(-dims // 64) * 8
 
 
 def _align(offset: int) -> int:
@@ -349,10 +336,10 @@ class VectorIndex:
         for start in range(0, total, BLOCK):
             if rows is None:
                 block_rows = np.arange(start, min(total, start + BLOCK))
-                scores = _dot(self.floats[start : start + BLOCK], q)
+                scores = dot(self.floats[start : start + BLOCK], q)
             else:
                 block_rows = rows[start : start + BLOCK]
-                scores = _dot(self.read_rows(block_rows), q)
+                scores = dot(self.read_rows(block_rows), q)
             if len(scores) > k:
                 top = np.argpartition(-scores, k)[:k]
                 block_rows, scores = block_rows[top], scores[top]
@@ -369,72 +356,17 @@ class VectorIndex:
         width = self.bits.shape[1]
         q_pad = np.zeros(width * 8, dtype=np.float32)
         q_pad[: self.dims] = q
-        q_words = np.packbits(q_pad > 0).view(np.uint64)
-        distances = _hamming(self.bits, q_words, rows)
-        wide = min(len(distances), wide)
+        distances = hamming(self.bits, np.packbits(q_pad > 0).view(np.uint64), rows)
+        # the ``wide`` smallest distances via a histogram (distances are small integers)
         counts = np.cumsum(np.bincount(distances, minlength=width * 8 + 1))
-        threshold = int(np.searchsorted(counts, wide))
+        threshold = int(np.searchsorted(counts, min(len(distances), wide)))
         picked = np.flatnonzero(distances <= threshold)
         if rows is not None:
             picked = rows[picked]
         if len(picked) > keep:
-            # lookup table per code byte: tables[j, b] = q[8j:8j+8] · signs(b)
-            tables = np.einsum("jb,vb->jv", q_pad.reshape(width, 8), _SIGNS).ravel()
-            offset_type = np.uint16 if width * 256 <= 65_536 else np.uint32
-            offsets = np.arange(0, width * 256, 256, dtype=offset_type)
-            estimate = np.take(tables, self.bits[picked] + offsets).sum(axis=1)
+            estimate = asymmetric_scores(q_pad, self.bits[picked])
             picked = picked[np.argpartition(-estimate, keep)[:keep]]
         return np.sort(picked)
-
-
-def _hamming(bits: Any, q_words: Any, rows: Any, block: int = 16_384) -> Any:
-    """Hamming distances of every (or the given) code to the query code, as intp.
-
-    Block-wise over flat uint64 arrays (broadcasting over an 8-wide axis is slow in numpy);
-    the 8 per-word popcounts of a 512-bit code sit in one uint64 and are summed with two
-    SWAR steps instead of a slow ``sum(axis=1)``.
-    """
-    words = q_words.shape[0]
-    n = bits.shape[0] if rows is None else len(rows)
-    out = np.empty(n, dtype=np.uint64)
-    tiled = np.tile(q_words, block)
-    xor = np.empty(block * words, dtype=np.uint64)
-    counts = np.empty(block * words, dtype=np.uint8)
-    for start in range(0, n, block):
-        stop = min(n, start + block)
-        m = (stop - start) * words
-        chunk = bits[start:stop] if rows is None else bits[rows[start:stop]]
-        np.bitwise_xor(chunk.view(np.uint64).reshape(-1), tiled[:m], out=xor[:m])
-        _popcount(xor[:m], counts[:m])
-        out[start:stop] = _sum_words(counts[:m], words)
-    return out.astype(np.intp)
-
-
-def _dot(matrix: Any, q: Any) -> Any:
-    """Matrix-vector product without BLAS threads.
-
-    OpenBLAS's threaded GEMV costs a fixed ~8 ms hand-off on a busy 2-core machine (measured:
-    1000x512 took 8 ms through ``@`` and 0.08 ms through ``einsum``); einsum's single-threaded
-    loop is memory-bound and faster for every size this index multiplies.
-    """
-    return np.einsum("ij,j->i", matrix, q)
-
-
-def _popcount(words: Any, out: Any) -> None:
-    if hasattr(np, "bitwise_count"):  # numpy >= 2.0
-        np.bitwise_count(words, out=out)
-    else:  # pragma: no cover - numpy 1.x: byte lookup table
-        table = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
-        out[:] = table[words.view(np.uint8)].reshape(-1, 8).sum(axis=1, dtype=np.uint8)
-
-
-def _sum_words(counts: Any, words: Any) -> Any:
-    """Sum each row's ``words`` per-word popcounts (each ≤ 64)."""
-    if words == 8:
-        packed = counts.view(np.uint64)
-        pairs = (packed & _M1) + ((packed >> _S8) & _M1)
-        return (pairs * _MUL) >> _S48
-    return counts.reshape(-1, words).sum(axis=1, dtype=np.uint64)
 
 
 def _write_all(fd: int, array: Any, offset: int) -> None:
@@ -458,19 +390,3 @@ def _map(fd: int, sections: dict[str, tuple[int, tuple[int, ...], Any]], mode: s
                 arrays[name] = np.memmap(handle, dtype=dtype, mode=mode, offset=offset,
                                          shape=shape)
     return arrays
-
-
-def exact_search(
-    matrix: Any, ids: Any, query: Any, k: int
-) -> list[tuple[int, float]]:
-    """Exact top ``k`` over an in-memory matrix (used for candidate lists read from SQL)."""
-    if len(ids) == 0 or k <= 0:
-        return []
-    scores = _dot(np.asarray(matrix, dtype=np.float32), np.asarray(query, dtype=np.float32))
-    ids = np.asarray(ids, dtype=np.int64)
-    if len(scores) > k:
-        top = np.argpartition(-scores, k)[:k]
-        ids, scores = ids[top], scores[top]
-    order = np.lexsort((ids, -scores))
-    return [(int(ids[i]), float(scores[i])) for i in order]
-
