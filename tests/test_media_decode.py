@@ -274,3 +274,14 @@ def test_rgb_with_a_transparent_colour_is_composited_on_white_like_other_modes()
     decoded = decode(io.BytesIO(buf.getvalue()), "keyed.png").image
     assert decoded.getpixel((0, 0)) == (255, 255, 255)
     assert decoded.getpixel((1, 1)) == (0, 128, 0)
+
+
+def test_a_corrupt_avif_frame_is_unreadable_not_a_runtime_error():
+    """Pillow's AVIF plugin raises RuntimeError on damaged frame data."""
+    if not decode_mod.avif_available():
+        pytest.skip("this Pillow has no AVIF support")
+    data = bytearray((ODD / "rot1mir0.avif").read_bytes())
+    cut = int(len(data) * 0.9)
+    data[cut:] = bytes(len(data) - cut)  # the tail of the AV1 payload zeroed
+    with pytest.raises(UnreadableMedia, match="corrupt AVIF"):
+        decode(io.BytesIO(bytes(data)), "damaged.avif", 224)

@@ -49,6 +49,10 @@ PIL_FORMATS: dict[str, list[str]] = {
     "heif": ["HEIF"],
 }
 
+#: What Pillow raises on damaged data: OSError/SyntaxError/EOFError from its parsers,
+#: ValueError from bad sizes, RuntimeError from the AVIF and HEIF codec bindings.
+DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, RuntimeError)
+
 _setup_lock = threading.Lock()
 _setup_done = False
 _heif_state: dict[str, Any] = {}
@@ -235,7 +239,7 @@ def decode(
         raise UnreadableMedia(_bomb_reason(exc)) from None
     except UnidentifiedImageError:
         raise UnreadableMedia(f"corrupt {what}: Pillow cannot identify the image") from None
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+    except DECODE_ERRORS as exc:
         raise UnreadableMedia(f"corrupt {what}: {exc}") from None
     try:
         return _finish(im, size_hint, what)
@@ -261,7 +265,7 @@ def _finish(im: Image.Image, size_hint: int, what: str) -> DecodedImage:
         im.load()
     except Image.DecompressionBombError as exc:
         raise UnreadableMedia(_bomb_reason(exc)) from None
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+    except DECODE_ERRORS as exc:
         message = str(exc)
         if "truncated" in message:
             raise UnreadableMedia(f"truncated {what}: {message}") from None
@@ -277,7 +281,7 @@ def _finish(im: Image.Image, size_hint: int, what: str) -> DecodedImage:
             rgb = rgb.reduce(factor)
         elif rgb is im:
             rgb = im.copy()  # detach from the file, which the caller closes
-    except (OSError, ValueError) as exc:
+    except DECODE_ERRORS as exc:
         raise UnreadableMedia(f"corrupt {what}: {exc}") from None
     if orientation >= 5:
         width, height = height, width
