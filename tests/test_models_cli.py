@@ -156,3 +156,15 @@ def test_a_failed_requantize_does_not_leave_the_old_recommendation(tmp_path, mon
     with pytest.raises(RuntimeError):
         quantize_mod.quantize_model(model_dir)
     assert not int8_recommended(model_dir)
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"models": [{"name": "x"}]}', None])
+def test_a_broken_model_catalog_is_one_line_naming_the_file(home, tmp_path, monkeypatch, content):
+    catalog = tmp_path / "catalog.json"
+    if content is not None:
+        catalog.write_text(content)
+    monkeypatch.setenv("HUISOU_MODEL_CATALOG", str(catalog))
+    result = run("list")
+    assert isinstance(result.exception, HuisouError), repr(result.exception)
+    message = str(result.exception)
+    assert str(catalog) in message and "\n" not in message

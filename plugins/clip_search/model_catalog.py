@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from huisou.core.errors import HuisouError
+
 CATALOG_PATH = Path(__file__).with_name("catalog.json")
 DEFAULT_ENDPOINT = "https://huggingface.co"
 URL_TEMPLATE = "{endpoint}/{repo}/resolve/{revision}/{path}"
@@ -104,9 +106,18 @@ def _entry(raw: dict[str, Any]) -> CatalogEntry:
 
 @functools.lru_cache(maxsize=4)
 def _load(path: str) -> tuple[CatalogEntry, ...]:
-    with open(path, encoding="utf-8") as fh:
-        data = json.load(fh)
-    return tuple(_entry(raw) for raw in data.get("models", []))
+    """Parse a catalog file; any defect is one HuisouError naming the file (not cached)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        return tuple(_entry(raw) for raw in data.get("models", []))
+    except OSError as exc:
+        raise HuisouError(f"cannot read model catalog {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise HuisouError(f"model catalog {path} is not valid JSON: {exc}") from None
+    except (AttributeError, KeyError, TypeError) as exc:
+        raise HuisouError(f"model catalog {path}: malformed entry ({type(exc).__name__}: {exc})"
+                          ) from None
 
 
 def entries(path: str | os.PathLike[str] | None = None) -> tuple[CatalogEntry, ...]:
