@@ -256,3 +256,25 @@ def test_registered_as_plugin():
 
     host = PluginHost(load_entry_points=False)
     assert host.get_backend_class("onnx-clip") is OnnxClipBackend
+
+
+@pytest.mark.parametrize(
+    ("rel", "key", "value"),
+    [("visual/preprocess_cfg.json", "size", "big"), ("config.json", "text_cfg", {"context_length": "x"}),
+     ("config.json", "vision_cfg", {"image_size": -3})],
+)
+def test_malformed_sizes_in_a_model_dir_are_one_line_naming_the_file(tmp_path, rel, key, value):
+    from huisou.plugins.clip_search.modeldir import InvalidModelDir, ModelDir
+
+    model = tmp_path / "tiny"
+    shutil.copytree(TINY, model)
+    cfg = json.loads((model / rel).read_text())
+    cfg[key] = value
+    if key == "vision_cfg":
+        pre = json.loads((model / "visual/preprocess_cfg.json").read_text())
+        pre.pop("size", None)
+        (model / "visual/preprocess_cfg.json").write_text(json.dumps(pre))
+    (model / rel).write_text(json.dumps(cfg))
+    with pytest.raises(InvalidModelDir) as info:
+        ModelDir.open(model)
+    assert str(model) in str(info.value) and "\n" not in str(info.value)

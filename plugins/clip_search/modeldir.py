@@ -86,7 +86,18 @@ class ModelDir:
             raise InvalidModelDir(f"{root / 'config.json'}: no integer 'embed_dim'")
         if not isinstance(preprocess, dict):
             raise InvalidModelDir(f"{root / 'visual/preprocess_cfg.json'}: not a JSON object")
-        return cls(path=root, name=name or root.name, config=config, preprocess_cfg=preprocess)
+        model = cls(path=root, name=name or root.name, config=config, preprocess_cfg=preprocess)
+        for fact in ("image_size", "context_length"):  # fail here, not mid-run in a worker
+            try:
+                value = getattr(model, fact)
+            except (TypeError, ValueError, AttributeError, IndexError):
+                value = None
+            if value is None or value <= 0:
+                raise InvalidModelDir(
+                    f"model directory {root}: {fact} is not a positive whole number "
+                    "(config.json / visual/preprocess_cfg.json)"
+                )
+        return model
 
     # -- facts -------------------------------------------------------------------------------
 
