@@ -278,3 +278,18 @@ def test_malformed_sizes_in_a_model_dir_are_one_line_naming_the_file(tmp_path, r
     with pytest.raises(InvalidModelDir) as info:
         ModelDir.open(model)
     assert str(model) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_image_batches_split_across_threads_give_the_same_vectors():
+    """The indexing path runs chunks of a batch side by side; results must not change."""
+    photos = sorted((TESTS / "data" / "natural").glob("*.jpg"))[:5]
+    assert len(photos) == 5
+    serial = OnnxClipBackend(str(TINY), precision="fp32", threads=1)
+    parallel = OnnxClipBackend(str(TINY), precision="fp32", threads=3)
+    prepared = [serial.prepare_image(Image.open(p).convert("RGB")) for p in photos]
+    one = serial.embed_images(prepared)
+    many = parallel.embed_images(prepared)
+    assert parallel._pool is not None  # the chunks really ran on the encode threads
+    assert np.allclose(one, many, atol=1e-5)
+    parallel.release()
+    assert parallel._pool is None and not parallel.sessions_loaded()
