@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -96,23 +97,38 @@ def exif_for(index: int) -> bytes:
 
 
 def photo_set(name: str, count: int, seed: int = 0) -> Path:
-    """The folder holding ``count`` photos of set ``name``; generated on first use."""
+    """The folder holding exactly ``count`` photos of set ``name``; generated on first use.
+
+    Photos are generated once into a shared pool folder and hard-linked (copied where links
+    are impossible) into the per-count folder, so a 48-photo run reuses a 96-photo run's files.
+    """
     if name not in SETS:
         raise SystemExit(f"unknown photo set {name!r}: expected one of {', '.join(SETS)}")
-    folder = cache_dir() / "photos" / f"{name}-v{VERSION}-s{seed}-{count}"
+    base = cache_dir() / "photos"
+    folder = base / f"{name}-v{VERSION}-s{seed}-{count}"
+    pool = base / f"{name}-v{VERSION}-s{seed}-pool"
     folder.mkdir(parents=True, exist_ok=True)
+    pool.mkdir(parents=True, exist_ok=True)
     missing = [i for i in range(count) if not (folder / f"IMG_{i:05d}.jpg").exists()]
-    if missing:
-        started = time.monotonic()
-        for i in missing:
-            path = folder / f"IMG_{i:05d}.jpg"
-            tmp = path.with_suffix(".tmp")
+    generated = 0
+    started = time.monotonic()
+    for i in missing:
+        source = pool / f"IMG_{i:05d}.jpg"
+        if not source.exists():
+            tmp = source.with_suffix(".tmp")
             make_photo(i, SETS[name], seed).save(
                 tmp, "JPEG", quality=QUALITY, subsampling="4:2:0", exif=exif_for(i)
             )
-            os.replace(tmp, path)
-        print(f"generated {len(missing)} {name} photos in {time.monotonic() - started:.1f}s "
-              f"-> {folder}", file=sys.stderr)
+            os.replace(tmp, source)
+            generated += 1
+        target = folder / source.name
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
+    if generated:
+        print(f"generated {generated} {name} photos in {time.monotonic() - started:.1f}s "
+              f"-> {pool}", file=sys.stderr)
     return folder
 
 
