@@ -80,6 +80,14 @@ class TestGlobSourceFromDocs(MediaSourceContract):
         assert names == ["blue.jpg", "green.jpg", "no-exif-black.jpg", "red.jpg"]
         assert source.explain_exclusion(str(photo_folder / "2024/yellow.jpg"))
 
+    def test_missing_root_raises_so_the_run_removes_nothing(self, tmp_path):
+        """An unmounted drive must not look like "every photo deleted" (MediaSource.scan)."""
+        from huisou.core.errors import MediaError
+
+        source = module("huisou_glob/__init__.py").GlobSource(str(tmp_path / "unmounted"))
+        with pytest.raises(MediaError, match="unmounted"):
+            list(source.scan())
+
 
 class TestColourBackendFromDocs(EmbeddingBackendContract):
     @pytest.fixture

@@ -96,7 +96,10 @@ class ListFileSource(MediaSource):
             try:
                 yield from self._entries(list_file)
             except OSError as exc:
-                self.warnings.append(f"cannot read list {list_file}: {exc.strerror or exc}")
+                # MediaError, not a warning: the photos of a list we cannot read were not
+                # seen, which must not look like "deleted" (the indexer then removes nothing).
+                reason = exc.strerror or exc
+                raise MediaError(f"cannot read list {list_file}: {reason}") from None
 
     # -- the MediaSource contract ----------------------------------------------------------
 

@@ -118,3 +118,33 @@ def test_indexes_and_searches_through_huisou(installed_host, list_file, photo_fo
     assert summary.indexed == len(photo_folder.photos)
     assert Path(Searcher(library).search("red", top=1)[0].path).name == "red.jpg"
     library.close()
+
+
+def test_an_unreadable_list_removes_nothing(list_file, photo_folder, tmp_path, monkeypatch):
+    """A list that cannot be read says nothing about its photos: the library keeps them."""
+    import huisou.testing.fakes as fakes
+    from huisou.core.config import Config
+    from huisou.core.indexer import Indexer
+    from huisou.core.library import Library
+
+    host = PluginHost(load_entry_points=True)
+    host.register(fakes, name="fakes")
+    library = Library(Config(db=str(tmp_path / "lib.db"), backend="fake", store="memory"), host)
+    source_id = library.catalog.add_source("listfile", str(list_file), {})
+    record = next(r for r in library.catalog.sources() if r.id == source_id)
+
+    def run():
+        return list(Indexer(library, [(record, library.source_for(record))]).run())
+
+    assert run()[-1].indexed == len(photo_folder.photos)
+
+    def unreadable(self, path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(host.get_source_class("listfile"), "_text_entries", unreadable)
+    events = run()
+    assert events[-1].removed == 0
+    assert library.catalog.status_counts() == {"indexed": len(photo_folder.photos)}
+    warnings = [e.message for e in events if type(e).__name__ == "SourceWarning"]
+    assert any(f"cannot read list {list_file}" in w for w in warnings), warnings
+    library.close()
