@@ -80,7 +80,7 @@ class SQLiteVectorStore(VectorStore):
                 f"INSERT OR IGNORE INTO {STATE_TABLE} (namespace, store, token) VALUES (?, ?, ?)",
                 (self.namespace, self.store_id, secrets.randbits(62)),
             )
-            if self.count() == 0:
+            if self.is_empty():
                 self._adopt_sibling()
 
     # -- subclass interface ------------------------------------------------------------------
@@ -111,6 +111,10 @@ class SQLiteVectorStore(VectorStore):
     @abstractmethod
     def count(self) -> int:
         """Number of stored vectors."""
+
+    def is_empty(self) -> bool:
+        """Whether no vector is stored (subclasses answer without counting every row)."""
+        return self.count() == 0
 
     def sibling_scan(self) -> Iterator[tuple[Any, Any]] | None:
         """The other store's vectors of this model, if it has a table here (else None)."""
