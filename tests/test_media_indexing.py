@@ -160,3 +160,22 @@ def test_moved_and_renamed_photo_keeps_its_item_and_vector(fake_library, tmp_pat
     assert catalog.item_by_path(str(photos[3].resolve())) is None
     assert fake_library.backend.image_batches == batches  # nothing embedded again
     assert (fake_library.store.vectors[after["id"]] == vector).all()
+
+
+def test_a_linked_folder_whose_drive_is_gone_keeps_its_photos(fake_library, tmp_path):
+    """``~/Pictures/nas -> /mnt/nas/photos`` with the NAS unmounted: a broken link, not deletions."""
+    nas = tmp_path / "mnt" / "photos"
+    nas.mkdir(parents=True)
+    shutil.copy(CAMERA / sorted(os.listdir(CAMERA))[0], nas / "a.jpg")
+    root = tmp_path / "pictures"
+    root.mkdir()
+    shutil.copy(CAMERA / sorted(os.listdir(CAMERA))[1], root / "b.jpg")
+    (root / "nas").symlink_to(nas, target_is_directory=True)
+    first, _ = run(fake_library, root)
+    assert first.indexed == 2
+    nas.rename(tmp_path / "mnt" / "unmounted")
+    second, events = run(fake_library, root)
+    assert second.removed == 0
+    assert fake_library.catalog.item_by_path(str(root / "nas" / "a.jpg")) is not None
+    warnings = [e.message for e in events if type(e).__name__ == "SourceWarning"]
+    assert any("nas" in w and "missing" in w for w in warnings), warnings

@@ -24,7 +24,8 @@ What the walk leaves out, and why (``explain_exclusion`` names the rule for ``hu
 
 Symlinks are followed, but each real directory is walked once (real paths are remembered), so a
 link to a parent cannot loop and a link back into the tree does not index photos twice. A folder
-that cannot be read is reported in ``warnings`` and skipped; a root that cannot be read raises
+that cannot be read (or a link whose target is missing) is reported in ``warnings``, listed in
+``unreadable`` and skipped; a root that cannot be read raises
 :class:`~huisou.core.errors.MediaError`, which makes the indexer touch nothing (an unmounted
 drive must not look like "all photos deleted").
 """
@@ -228,8 +229,16 @@ class FolderSource(MediaSource):
                     sub_real = self._dir_real(entry, real, top_reals)
                     if sub_real is not None and sub_real not in visited:
                         subdirs.append((entry.path, sub_real))
-                elif is_file and not self.file_rule(name, rel):
-                    files.append(entry)
+                elif is_file:
+                    if not self.file_rule(name, rel):
+                        files.append(entry)
+                elif self._dangling_link(entry) and not self.dir_rule(name, rel):
+                    # a link to an unmounted drive: its photos were not seen, not deleted
+                    self.unreadable.append(entry.path)
+                    self.warnings.append(
+                        f"link {entry.path}: its target is missing (is the drive mounted?); "
+                        "photos indexed under it are kept"
+                    )
             for entry, group in self.select(rel_dir, files, names):
                 if cancel is not None and cancel.is_set():
                     return
@@ -239,6 +248,13 @@ class FolderSource(MediaSource):
                     continue  # vanished or unreadable since the listing: next run sees it
                 yield MediaItem(entry.path, st.st_size, st.st_mtime_ns, group)
             stack.extend(reversed(subdirs))
+
+    @staticmethod
+    def _dangling_link(entry: os.DirEntry[str]) -> bool:
+        try:
+            return entry.is_symlink() and not os.path.exists(entry.path)
+        except OSError:
+            return False
 
     @staticmethod
     def _dir_real(entry: os.DirEntry[str], parent_real: str, top_reals: list[str]) -> str | None:
