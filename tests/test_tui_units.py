@@ -172,3 +172,18 @@ def test_result_prompt_shows_score_name_date_folder() -> None:
     hit = Hit(1, "/sdcard/DCIM/Camera/IMG_1.jpg", 0.4321, "2024-05-01T10:00:00", 10, 10,
               None, None)
     assert hit_prompt(0, hit).plain == " 0.43 IMG_1.jpg\n  2024-05-01 · Camera"
+
+
+def test_termux_detection_closes_its_storage_listing(tmp_path: Path) -> None:
+    import gc
+    import warnings
+
+    from huisou.tui.environment import detect
+
+    (tmp_path / "storage" / "shared" / "DCIM").mkdir(parents=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        env = detect({"TERMUX_VERSION": "0.118"}, tmp_path)
+        gc.collect()
+    assert env.termux and env.storage_ok
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)], caught

@@ -42,7 +42,8 @@ def detect(env: Mapping[str, str] | None = None, home: Path | None = None) -> En
         return Environment()
     shared = (home or Path.home()) / "storage" / "shared"
     try:
-        next(iter(os.scandir(shared)), None)
+        with os.scandir(shared) as listing:  # closed: Termux keeps the app running for days
+            next(listing, None)
         ok = True
     except OSError:
         ok = False
