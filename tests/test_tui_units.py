@@ -187,3 +187,17 @@ def test_termux_detection_closes_its_storage_listing(tmp_path: Path) -> None:
         gc.collect()
     assert env.termux and env.storage_ok
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)], caught
+
+
+def test_add_source_reports_any_unreadable_folder_in_one_line(tmp_path: Path, monkeypatch) -> None:
+    """A NAS folder failing with EIO is a message in the dialog, not a crashed TUI."""
+    from huisou.core.errors import HuisouError
+    from huisou.plugins.media_sources.folder import FolderSource
+    from huisou.tui.screens import add_source
+
+    def failing_scandir(path):
+        raise OSError(5, "Input/output error", str(path))
+
+    monkeypatch.setattr(add_source.os, "scandir", failing_scandir)
+    with pytest.raises(HuisouError, match=f"cannot read {tmp_path}: Input/output error$"):
+        add_source.resolve_root("folder", str(tmp_path), FolderSource, termux=False)

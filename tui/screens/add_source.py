@@ -35,6 +35,8 @@ def resolve_root(type_id: str, raw: str, cls: type, termux: bool) -> str:
         except PermissionError as exc:
             hint = " (run termux-setup-storage and allow access)" if termux else ""
             raise HuisouError(f"cannot read {root}: permission denied{hint}") from exc
+        except OSError as exc:  # EIO from a dropped network share, ELOOP...
+            raise HuisouError(f"cannot read {root}: {exc.strerror or exc}") from exc
         root = os.path.abspath(root)
     if hasattr(cls, "resolve_root"):
         root = cls.resolve_root(root)
