@@ -83,8 +83,11 @@ def generate(name: str, kind: str, parent: Path) -> Path:
     }
     for rel, template in files.items():
         path = target / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render(_template(template), values), encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(render(_template(template), values), encoding="utf-8")
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
     return target
 
 

@@ -67,6 +67,9 @@ def test_bad_name_and_existing_folder_are_clear_errors(tmp_path):
                                  "--dir", str(tmp_path)])
     assert result.exit_code == 1 and "already exists" in result.output, result.output
     assert (tmp_path / "huisou-y").read_text() == "a file, not a folder"
+    result = runner.invoke(cli, ["plugin", "new", "huisou-z", "--kind", "store",
+                                 "--dir", str(tmp_path / "huisou-y" / "under-a-file")])
+    assert result.exit_code == 1 and "cannot write" in result.output, result.output
 
 
 def test_unknown_template_marker_raises():
