@@ -70,12 +70,46 @@ def parse_source_options(cls: Any, pairs: tuple[str, ...]) -> dict[str, Any]:
                 f"unknown option {key!r} for source type {cls.type_id!r} (known: {known})",
                 param_hint="--option",
             )
-        try:
-            value: Any = json.loads(raw)
-        except ValueError:
-            value = raw
+        value = _coerce(raw, declared[key], cls.type_id)
         if declared[key].multiple:
             options.setdefault(key, []).extend(value if isinstance(value, list) else [value])
         else:
             options[key] = value
     return options
+
+
+_BOOLEANS = {
+    "true": True,
+    "yes": True,
+    "on": True,
+    "1": True,
+    "false": False,
+    "no": False,
+    "off": False,
+    "0": False,
+}
+
+
+def _coerce(raw: str, spec: Any, type_id: str) -> Any:
+    """Read ``raw`` as the declared option's type (from its default); one line if it isn't."""
+    default = spec.default
+    if isinstance(default, bool):
+        if raw.strip().lower() not in _BOOLEANS:
+            raise click.BadParameter(
+                f"option {spec.name!r} of source type {type_id!r} is true or false, not {raw!r}",
+                param_hint="--option",
+            )
+        return _BOOLEANS[raw.strip().lower()]
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise click.BadParameter(
+                f"option {spec.name!r} of source type {type_id!r} is a number, not {raw!r}",
+                param_hint="--option",
+            ) from None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return raw
+    return value if isinstance(value, (list, str)) else raw

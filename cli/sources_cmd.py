@@ -82,11 +82,11 @@ def remove_source(source: str, config: Config) -> None:
     """Forget SOURCE (an id or a root) and its catalog entries; photos are not touched."""
     from huisou.core.errors import HuisouError
 
-    catalog = open_library(config).catalog
+    library = open_library(config)
     wanted = os.path.abspath(source) if not source.isdigit() else None
-    for record in catalog.sources():
+    for record in library.catalog.sources():
         if str(record.id) == source or record.root in (source, wanted):
-            removed = catalog.remove_source(record.id)
+            removed = library.remove_source(record.id)
             click.echo(f"removed source {record.id} ({record.root}) and {removed} catalog entries")
             return
     raise HuisouError(f"no source {source!r}; see 'huisou sources list'")

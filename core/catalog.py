@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,29 +181,44 @@ class Catalog:
     # -- sources -------------------------------------------------------------------------------
 
     def add_source(self, type_id: str, root: str, options: dict[str, Any] | None = None) -> int:
-        """Add a source or update its options; returns its id."""
-        opts = json.dumps(options or {}, sort_keys=True)
+        """Add a source; returns its id. For a known source, ``options`` (when given) are
+        merged into the stored ones, so ``huisou index PATH`` alone keeps earlier flags."""
         with self.transaction():
             row = self.conn.execute(
-                "SELECT id FROM sources WHERE type=? AND root=?", (type_id, root)
+                "SELECT id, options FROM sources WHERE type=? AND root=?", (type_id, root)
             ).fetchone()
             if row:
-                self.conn.execute("UPDATE sources SET options=? WHERE id=?", (opts, row[0]))
+                if options:
+                    merged = {**json.loads(row[1] or "{}"), **options}
+                    self.conn.execute(
+                        "UPDATE sources SET options=? WHERE id=?",
+                        (json.dumps(merged, sort_keys=True), row[0]),
+                    )
                 return int(row[0])
             cur = self.conn.execute(
                 "INSERT INTO sources (type, root, options, added_at) VALUES (?, ?, ?, ?)",
-                (type_id, root, opts, time.time()),
+                (type_id, root, json.dumps(options or {}, sort_keys=True), time.time()),
             )
             return int(cur.lastrowid)
 
-    def remove_source(self, source_id: int) -> int:
-        """Forget a source and its items (the photos themselves are untouched)."""
+    def remove_source(
+        self, source_id: int, drop_vectors: Callable[[list[int]], None] | None = None
+    ) -> int:
+        """Forget a source and its items (the photos themselves are untouched).
+
+        ``drop_vectors(ids)`` runs in the same transaction so a store never keeps vectors of
+        items the catalog no longer has (they would take top-k slots from real results).
+        """
         with self.transaction():
-            removed = self.conn.execute(
-                "DELETE FROM items WHERE source_id=?", (source_id,)
-            ).rowcount
+            ids = [
+                r[0]
+                for r in self.conn.execute("SELECT id FROM items WHERE source_id=?", (source_id,))
+            ]
+            if ids and drop_vectors is not None:
+                drop_vectors(ids)
+            self.delete_items(ids)
             self.conn.execute("DELETE FROM sources WHERE id=?", (source_id,))
-        return removed
+        return len(ids)
 
     def sources(self) -> list[SourceRecord]:
         rows = self.conn.execute(
@@ -224,12 +239,11 @@ class Catalog:
 
     # -- items ---------------------------------------------------------------------------------
 
-    def stat_index(self, source_id: int) -> dict[str, tuple[int, int, int, str]]:
-        """``path -> (id, size, mtime_ns, status)`` for a source: the fast-path diff table."""
-        rows = self.conn.execute(
-            "SELECT path, id, size, mtime_ns, status FROM items WHERE source_id=?", (source_id,)
-        )
-        return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
+    def stat_index(self) -> dict[str, tuple[int, int, int, str, int | None]]:
+        """``path -> (id, size, mtime_ns, status, source_id)`` for every item: the fast-path
+        diff table (one query; about 30 MB for 100k items)."""
+        rows = self.conn.execute("SELECT path, id, size, mtime_ns, status, source_id FROM items")
+        return {r[0]: (r[1], r[2], r[3], r[4], r[5]) for r in rows}
 
     def embedded_ids(self, model: str) -> set[int]:
         rows = self.conn.execute("SELECT item_id FROM embeddings WHERE model=?", (model,))

@@ -138,32 +138,27 @@ class Indexer:
     # -- scan and diff -----------------------------------------------------------------------
 
     def _plan(self, model: str) -> Iterator[Event | _Plan]:
+        """Scan every source (stat only) and sort what it finds into jobs, unchanged and gone.
+
+        Paths are looked up across the whole catalog, so overlapping sources (a folder and
+        one of its sub-folders) never take items over from each other: the first source of
+        the run to see a path has it, and an item is only gone when a source that owns it
+        finished its scan without seeing it, outside any folder it could not read.
+        """
         catalog = self.library.catalog
         plan = _Plan()
         embedded = catalog.embedded_ids(model)
+        known = catalog.stat_index()
+        seen: set[str] = set()
+        complete: set[int] = set()
+        unreadable: list[str] = []
         for record, source in self.sources:
-            known = catalog.stat_index(record.id)
-            seen: set[str] = set()
             try:
                 for item in source.scan(self.cancel):
+                    if item.path in seen:
+                        continue  # an earlier, overlapping source of this run has it
                     seen.add(item.path)
-                    previous = known.get(item.path)
-                    if previous is None:
-                        plan.new += 1
-                        plan.jobs.append(_Job(record.id, source, item))
-                        continue
-                    item_id, size, mtime_ns, status = previous
-                    if size != item.size or mtime_ns != item.mtime_ns:
-                        plan.changed += 1
-                        plan.jobs.append(_Job(record.id, source, item, old_id=item_id))
-                    elif status == "indexed" and item_id in embedded:
-                        plan.unchanged += 1
-                    elif status in FAILED_STATUSES and not self.retry_failed:
-                        plan.skipped += 1
-                    else:
-                        plan.jobs.append(
-                            _Job(record.id, source, item, old_id=item_id, allow_move=False)
-                        )
+                    self._classify(plan, record.id, source, item, known.get(item.path), embedded)
             except MediaError as exc:  # the whole source is unavailable: touch nothing
                 yield SourceWarning(record.root, str(exc))
                 continue
@@ -173,12 +168,39 @@ class Indexer:
                 source.warnings.clear()
             if self.cancel.is_set():
                 break  # an incomplete scan must not delete anything
-            unreadable = tuple(d.rstrip("/") + "/" for d in getattr(source, "unreadable", ()))
-            for path, (item_id, *_rest) in known.items():
-                if path not in seen and not path.startswith(unreadable):
-                    plan.gone[item_id] = path  # an unreadable folder is not a deleted one
-            plan.seen += len(seen)
+            complete.add(record.id)
+            unreadable += [d.rstrip("/") + "/" for d in getattr(source, "unreadable", ())]
+        prefixes = tuple(unreadable)
+        for path, (item_id, _size, _mtime, _status, source_id) in known.items():
+            if source_id in complete and path not in seen and not path.startswith(prefixes):
+                plan.gone[item_id] = path  # an unreadable folder is not a deleted one
+        plan.seen = len(seen)
         yield plan
+
+    def _classify(
+        self,
+        plan: _Plan,
+        source_id: int,
+        source: MediaSource,
+        item: MediaItem,
+        previous: tuple[int, int, int, str, int | None] | None,
+        embedded: set[int],
+    ) -> None:
+        """New, changed, unchanged, failed before, or known but not embedded by this model."""
+        if previous is None:
+            plan.new += 1
+            plan.jobs.append(_Job(source_id, source, item))
+            return
+        item_id, size, mtime_ns, status, _owner = previous
+        if size != item.size or mtime_ns != item.mtime_ns:
+            plan.changed += 1
+            plan.jobs.append(_Job(source_id, source, item, old_id=item_id))
+        elif status == "indexed" and item_id in embedded:
+            plan.unchanged += 1
+        elif status in FAILED_STATUSES and not self.retry_failed:
+            plan.skipped += 1
+        else:
+            plan.jobs.append(_Job(source_id, source, item, old_id=item_id, allow_move=False))
 
     # -- per-file work on pool threads -----------------------------------------------------
 

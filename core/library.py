@@ -111,6 +111,19 @@ class Library:
     def sources(self) -> list[tuple[SourceRecord, MediaSource]]:
         return [(record, self.source_for(record)) for record in self.catalog.sources()]
 
+    def remove_source(self, source_id: int) -> int:
+        """Forget a source, its catalog entries and their vectors in the current model's store.
+
+        Without a usable model (not downloaded yet) there is no store to clean; vectors of
+        other models' stores stay until those are opened, and search skips ids the catalog
+        no longer has.
+        """
+        try:
+            store: VectorStore | None = self.store
+        except HuisouError:
+            store = None
+        return self.catalog.remove_source(source_id, store.delete if store else None)
+
     def release_models(self) -> None:
         """Free encoder memory (after indexing, after a search session)."""
         if self._backend is not None:

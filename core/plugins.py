@@ -215,9 +215,7 @@ class PluginHost:
                 self._problem(impl.plugin_name, hook_name, f"raised {type(exc).__name__}: {exc}")
         return results
 
-    def _collect(
-        self, hook_name: str, check: Callable[[Any], str | None]
-    ) -> list[tuple[str, Any]]:
+    def _collect(self, hook_name: str, check: Callable[[Any], str | None]) -> list[tuple[str, Any]]:
         """Run a ``register_*`` hook: ``(plugin name, object)`` pairs that pass ``check``."""
         if hook_name in self._cache:
             return self._cache[hook_name]

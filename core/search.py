@@ -163,10 +163,16 @@ class Searcher:
             )
             if not candidates:
                 return []
-        pairs = library.store.search(vector, top, candidates)
-        rows = library.catalog.items_by_ids([item_id for item_id, _ in pairs])
+        k = top
+        for _attempt in range(4):
+            pairs = library.store.search(vector, k, candidates)
+            rows = library.catalog.items_by_ids([item_id for item_id, _ in pairs])
+            stale = len(pairs) - len(rows)  # vectors whose photo the catalog has forgotten
+            if stale == 0 or len(pairs) < k:
+                break
+            k += stale * 2  # ask again so stale vectors never cost the user results
         hits: list[Hit] = []
-        for item_id, score in pairs:
+        for item_id, score in pairs[: top + len(pairs) - len(rows)]:
             row = rows.get(item_id)
             if row is None or (min_score is not None and score < min_score):
                 continue

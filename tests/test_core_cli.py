@@ -180,3 +180,21 @@ def test_source_options_from_the_command_line(library_home):
     assert clip["status"] == "skipped"  # read by content now, and found not to be a photo
     bad = huisou(home, "sources", "add", str(photos), "--option", "colour=red")
     assert bad.returncode == 2 and "unknown option 'colour'" in bad.stderr
+
+
+def test_a_plain_rerun_keeps_the_source_options(library_home):
+    home, photos = library_home
+    huisou(home, "index", str(photos), "--exclude", "*.png", check=True)
+    huisou(home, "index", str(photos), check=True)  # no flags: options stay
+    sources = json.loads(huisou(home, "sources", "list", "--json", check=True).stdout)
+    assert sources[0]["options"] == {"exclude": ["*.png"]}
+    assert sources[0]["counts"].get("indexed") == 2
+
+
+def test_option_values_are_read_as_their_declared_type(library_home):
+    home, photos = library_home
+    bad = huisou(home, "index", str(photos), "--option", "all_files=maybe")
+    assert bad.returncode == 2 and "'all_files'" in bad.stderr and "maybe" in bad.stderr
+    huisou(home, "index", str(photos), "--option", "all_files=no", check=True)
+    sources = json.loads(huisou(home, "sources", "list", "--json", check=True).stdout)
+    assert sources[0]["options"] == {"all_files": False}

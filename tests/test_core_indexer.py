@@ -187,3 +187,40 @@ def test_photos_under_an_unreadable_folder_are_not_removed(fake_library, tmp_pat
     assert any(e.name == "warning" for e in events)
     assert fake_library.catalog.item_by_path(str(locked.resolve()))["status"] == "indexed"
     assert fake_library.store.count() == 2
+
+
+def test_overlapping_sources_do_not_take_items_from_each_other(fake_library, tmp_path):
+    root = tmp_path / "photos"
+    _photo(root / "top.jpg", (250, 0, 0))
+    _photo(root / "sub" / "inner.jpg", (0, 0, 250))
+    _folder_source(fake_library, root)
+    _folder_source(fake_library, root / "sub")
+    first, _ = _run(fake_library)
+    assert first.indexed == 2
+    for _ in range(2):
+        again, _ = _run(fake_library)
+        assert (again.indexed, again.unchanged, again.removed) == (0, 2, 0)
+    sub_only = [pair for pair in fake_library.sources() if pair[0].root.endswith("sub")]
+    alone, _ = _run(fake_library, sources=sub_only)  # 'huisou index photos/sub' alone
+    assert (alone.indexed, alone.unchanged, alone.removed) == (0, 1, 0)
+    assert fake_library.store.count() == 2
+
+
+def test_removing_a_source_drops_its_vectors_and_search_keeps_top_n(fake_library, tmp_path):
+    from huisou.core.search import Searcher
+
+    keep, drop = tmp_path / "keep", tmp_path / "drop"
+    for i in range(3):
+        _photo(keep / f"k{i}.jpg", (250 - i, 0, 0))
+        _photo(drop / f"d{i}.jpg", (255, i, i))  # redder than the kept ones
+    _folder_source(fake_library, keep)
+    _folder_source(fake_library, drop)
+    _run(fake_library)
+    assert fake_library.store.count() == 6
+    dropped = next(r for r, _ in fake_library.sources() if r.root.endswith("drop"))
+    assert fake_library.remove_source(dropped.id) == 3
+    assert fake_library.store.count() == 3
+    # a stale vector left by some other path must not cost results either
+    fake_library.store.upsert([9999], fake_library.backend.embed_texts(["red"]))
+    hits = Searcher(fake_library).search("red", top=3)
+    assert [Path(h.path).parent.name for h in hits] == ["keep"] * 3

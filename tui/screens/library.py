@@ -124,7 +124,7 @@ class LibraryScreen(AreaScreen):
         get_current_worker()
         library = self.ctx.new_library()
         try:
-            removed = library.catalog.remove_source(source_id)
+            removed = library.remove_source(source_id)
         except Exception as exc:
             self.app.call_from_thread(
                 self.notify, f"cannot forget {root}: {exc}", severity="error"
