@@ -266,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default="huisou-int8,huisou-fp32,baseline")
     parser.add_argument("--ceiling-photos", type=int, default=32)
     parser.add_argument("--smoke", action="store_true", help="tiny model and photos (CI)")
+    parser.add_argument("--name", help="JSON name (default: indexing[-ARCH])")
     args = parser.parse_args(argv)
     if args.smoke:
         model, arch = bench_models.ensure_smoke(), "tiny_clip (test model)"
@@ -289,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"target {name}: {t['value']} vs {t['target']} -> {'met' if t['met'] else 'MISSED'}")
     rclip = real_rclip_status()
     print(f"real rclip 4.x: not run ({rclip['reason']})" if not rclip["run"] else "real rclip ran")
-    name = "indexing" if arch == "ViT-B-32" else f"indexing-{arch}"
+    name = args.name or ("indexing" if arch == "ViT-B-32" else f"indexing-{arch}")
     path = write_json("indexing-smoke" if args.smoke else name, {
         "model": {"arch": arch, "path": str(model)},
         "count": count, "repeats": repeats, "sets": results, "targets": verdict,
