@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from huisou.core.errors import MediaError
 from huisou.core.interfaces import MediaItem, MediaSource, OptionSpec
 
 _OPEN_EVENTS = {"open", "os.open"}
@@ -165,6 +166,20 @@ class MediaSourceContract:
         # The catalog stores (type_id, root, options) and rebuilds the source from them.
         rebuilt = type(source)(source.root, **source.config)
         assert sorted(i.path for i in rebuilt.scan()) == sorted(i.path for i in items)
+
+    @pytest.fixture
+    def missing_root(self, tmp_path: Any) -> str:
+        """A root that cannot be read; override for sources whose roots are not paths."""
+        return os.path.join(str(tmp_path), "not-mounted")
+
+    def test_unreadable_root_raises_media_error(
+        self, source: MediaSource, missing_root: str
+    ) -> None:
+        # An unmounted drive must not look like a library whose photos were all deleted:
+        # the indexer removes nothing when scan raises MediaError, everything when it is quiet.
+        rebuilt = type(source)(missing_root, **source.config)
+        with pytest.raises(MediaError):
+            list(rebuilt.scan())
 
     def test_never_modifies_files(self, source: MediaSource) -> None:
         roots = {source.root} if os.path.isdir(source.root) else set()
