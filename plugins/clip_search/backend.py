@@ -174,7 +174,8 @@ class OnnxClipBackend(EmbeddingBackend):
 
     def sessions_loaded(self) -> set[str]:
         """Which towers are in memory now: a subset of ``{"image", "text"}``."""
-        return {kind for kind, session in self._sessions.items() if session is not None}
+        with self._lock:  # release() may clear the dict from another thread
+            return {kind for kind, session in self._sessions.items() if session is not None}
 
     def _session(self, kind: str) -> Any:
         with self._lock:
