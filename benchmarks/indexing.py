@@ -267,12 +267,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ceiling-photos", type=int, default=32)
     parser.add_argument("--smoke", action="store_true", help="tiny model and photos (CI)")
     parser.add_argument("--name", help="JSON name (default: indexing[-ARCH])")
+    parser.add_argument("--model-dir", type=Path,
+                        help="benchmark this model directory (with int8 towers) instead of --arch")
     args = parser.parse_args(argv)
     if args.smoke:
         model, arch = bench_models.ensure_smoke(), "tiny_clip (test model)"
         sets, count, repeats = ["smoke"], 8, 1
     else:
-        model, arch = bench_models.ensure(args.arch), args.arch
+        if args.model_dir:
+            model, arch = args.model_dir.resolve(), args.model_dir.name
+        else:
+            model, arch = bench_models.ensure(args.arch), args.arch
         sets, count, repeats = args.sets.split(","), args.count, args.repeats
     variants = args.variants.split(",")
     results = {s: bench_set(s, count, model, variants, repeats, args.ceiling_photos,
