@@ -62,7 +62,8 @@ MIGRATIONS: tuple[str, ...] = (
         name TEXT,
         dimensions INTEGER NOT NULL,
         store TEXT,
-        used_at REAL NOT NULL
+        created_at REAL NOT NULL,
+        completed_at REAL
     );
     CREATE TABLE embeddings (
         item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
@@ -354,17 +355,25 @@ class Catalog:
         self, fingerprint: str, backend: str, name: str | None, dimensions: int, store: str
     ) -> None:
         self.conn.execute(
-            "INSERT INTO models (fingerprint, backend, name, dimensions, store, used_at) "
+            "INSERT INTO models (fingerprint, backend, name, dimensions, store, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(fingerprint) DO UPDATE SET "
-            "store=excluded.store, used_at=excluded.used_at",
+            "store=excluded.store",
             (fingerprint, backend, name, dimensions, store, time.time()),
         )
 
+    def mark_model_complete(self, fingerprint: str) -> None:
+        """Record that an index run with this model finished: from now on it is the one
+        searches use by default (until then the previous model's vectors keep serving)."""
+        self.conn.execute(
+            "UPDATE models SET completed_at=? WHERE fingerprint=?", (time.time(), fingerprint)
+        )
+
     def last_model(self) -> tuple[str, str] | None:
-        """``(backend, name)`` of the model used most recently, so ``huisou search`` uses the
-        model the library was indexed with unless told otherwise."""
+        """``(backend, name)`` of the model whose index run completed last (else the newest),
+        so ``huisou search`` uses the model the library was indexed with unless told."""
         row = self.conn.execute(
-            "SELECT backend, name FROM models WHERE name IS NOT NULL ORDER BY used_at DESC LIMIT 1"
+            "SELECT backend, name FROM models WHERE name IS NOT NULL "
+            "ORDER BY completed_at IS NULL, completed_at DESC, created_at DESC LIMIT 1"
         ).fetchone()
         return (row[0], row[1]) if row else None
 

@@ -49,6 +49,9 @@ class _Job:
     old_id: int | None = None
     old_hash: str | None = None
     allow_move: bool = True
+    #: False when the file is known unchanged but lacks a vector for this model: same bytes
+    #: must then still be embedded, not recorded as "unchanged".
+    skip_if_same: bool = True
 
 
 @dataclass
@@ -200,7 +203,9 @@ class Indexer:
         elif status in FAILED_STATUSES and not self.retry_failed:
             plan.skipped += 1
         else:
-            plan.jobs.append(_Job(source_id, source, item, old_id=item_id, allow_move=False))
+            plan.jobs.append(
+                _Job(source_id, source, item, old_id=item_id, allow_move=False, skip_if_same=False)
+            )
 
     # -- per-file work on pool threads -----------------------------------------------------
 
@@ -282,6 +287,7 @@ class Indexer:
                 with catalog.transaction():
                     for record, _ in self.sources:
                         catalog.mark_source_indexed(record.id)
+                    catalog.mark_model_complete(model)
         except BaseException as exc:
             if not isinstance(exc, GeneratorExit):
                 library.host.on_index_error(run, exc)
@@ -300,7 +306,7 @@ class Indexer:
         changed_ids = [job.old_id for job in plan.jobs if job.old_id is not None]
         old_hashes = {v: k for k, v in catalog.hashes_of(changed_ids).items()}
         for job in plan.jobs:
-            if job.old_id is not None:
+            if job.old_id is not None and job.skip_if_same:
                 job.old_hash = old_hashes.get(job.old_id)
         gone_hashes = catalog.hashes_of(list(plan.gone))
         claimed: set[int] = set()

@@ -1,0 +1,64 @@
+"""Switching models never mixes vector spaces, and the old model serves until the new one is done."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from huisou.core.config import Config
+from huisou.core.events import BatchDone
+from huisou.core.indexer import Indexer
+from huisou.core.library import Library
+from huisou.core.plugins import PluginHost
+from huisou.core.search import Searcher
+
+MODELS = Path(__file__).parent / "models"
+SHAPES = [("red", "circle"), ("blue", "square"), ("green", "triangle"), ("yellow", "circle")]
+
+
+def _library(db: Path, model: str = "") -> Library:
+    config = Config(
+        db=str(db), backend="onnx-clip", model=model, store="numpy", batch_size=2, precision="fp32"
+    )
+    return Library(config, PluginHost(load_entry_points=False))
+
+
+def test_the_previous_model_serves_until_the_new_one_completes(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(MODELS))
+    from shapes import make_shape_image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i, (colour, shape) in enumerate(SHAPES * 2):
+        make_shape_image(colour, shape, seed=i).save(photos / f"{colour}-{shape}-{i}.png")
+    db = tmp_path / "library.db"
+    tiny, toy = str(MODELS / "tiny_clip"), str(MODELS / "toy_shapes")
+
+    with _library(db, tiny) as first:
+        first.catalog.add_source("folder", str(photos))
+        list(Indexer(first).run())
+        tiny_fp = first.backend.model_fingerprint
+
+    cancel = threading.Event()
+    with _library(db, toy) as second:
+        for event in Indexer(second, cancel=cancel).run():
+            if isinstance(event, BatchDone):
+                cancel.set()  # the new model is only part-way done
+        toy_fp = second.backend.model_fingerprint
+    assert toy_fp != tiny_fp
+
+    with _library(db) as default:
+        assert default.model_choice() == ("onnx-clip", tiny)
+        hits = Searcher(default).search("red circle", top=20)
+        assert len(hits) == len(SHAPES) * 2  # every photo, from the complete model's space
+
+    with _library(db, toy) as second:
+        list(Indexer(second).run())
+    with _library(db) as default:
+        assert default.model_choice() == ("onnx-clip", toy)
+        top = Searcher(default).search("red circle", top=2)
+        assert all("red-circle" in Path(hit.path).name for hit in top)
+        counts = {m["fingerprint"]: m["vectors"] for m in default.catalog.models()}
+        assert counts == {tiny_fp: 8, toy_fp: 8}  # two spaces side by side, never mixed
