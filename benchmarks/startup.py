@@ -128,8 +128,18 @@ def build_library(model: Path, n: int, home: Path) -> dict[str, Any]:
     return {"stored": stored, "build_s": round(seconds, 1), "fingerprint": fingerprint}
 
 
+def _schema_key() -> str:
+    """Short digest of the catalog migrations: a cached library made by another schema is
+    rebuilt rather than opened (pre-release schemas change without a migration)."""
+    import hashlib
+
+    from huisou.core.catalog import MIGRATIONS
+
+    return hashlib.sha1("".join(MIGRATIONS).encode()).hexdigest()[:8]
+
+
 def cold_search(model: Path, n: int, repeats: int) -> dict[str, Any]:
-    home = cache_dir() / "libraries" / f"search-{n}-{model.name}"
+    home = cache_dir() / "libraries" / f"search-{n}-{model.name}-{_schema_key()}"
     marker = home / "bench-built.json"
     if not marker.exists():
         shutil.rmtree(home, ignore_errors=True)
@@ -221,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cores available (busy-loop probe): {available} of {os.cpu_count()}")
     for name, t in verdict.items():
         print(f"target {name}: {t['value']} vs {t['target']} -> {'met' if t['met'] else 'MISSED'}")
-    path = write_json("startup-smoke" if args.smoke else "startup", {
+    name = "startup" if args.search_n else "startup-nosearch"
+    path = write_json(f"{name}-smoke" if args.smoke else name, {
         "command": huisou_cmd(), "repeats": args.repeats, "results": results,
         "import_profile": profile, "cold_search": search, "search_n": args.search_n,
         "cores_available": available,
