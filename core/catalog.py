@@ -62,8 +62,7 @@ MIGRATIONS: tuple[str, ...] = (
         name TEXT,
         dimensions INTEGER NOT NULL,
         store TEXT,
-        created_at REAL NOT NULL,
-        completed_at REAL
+        created_at REAL NOT NULL
     );
     CREATE TABLE embeddings (
         item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
@@ -71,6 +70,10 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (item_id, model)
     ) WITHOUT ROWID;
     CREATE INDEX embeddings_model ON embeddings (model);
+    """,
+    # 2: which model's index run completed last (searches default to it)
+    """
+    ALTER TABLE models ADD COLUMN completed_at REAL;
     """,
 )
 

@@ -62,3 +62,23 @@ def test_the_previous_model_serves_until_the_new_one_completes(tmp_path):
         assert all("red-circle" in Path(hit.path).name for hit in top)
         counts = {m["fingerprint"]: m["vectors"] for m in default.catalog.models()}
         assert counts == {tiny_fp: 8, toy_fp: 8}  # two spaces side by side, never mixed
+
+
+def test_a_library_at_schema_1_is_migrated(tmp_path):
+    """Numbered migrations: a database made by the first schema opens and gains column 2."""
+    import sqlite3
+
+    from huisou.core.catalog import MIGRATIONS, Catalog
+
+    db = tmp_path / "old.db"
+    with sqlite3.connect(db) as conn:
+        conn.executescript(MIGRATIONS[0] + "; PRAGMA user_version=1;")
+        conn.execute(
+            "INSERT INTO models (fingerprint, backend, name, dimensions, created_at) "
+            "VALUES ('m1', 'fake', 'old', 16, 1.0)"
+        )
+    catalog = Catalog(db)
+    assert catalog.schema_version == len(MIGRATIONS) == 2
+    catalog.mark_model_complete("m1")
+    assert catalog.last_model() == ("fake", "old")
+    catalog.close()
