@@ -334,8 +334,11 @@ class Indexer:
                         plan.gone.pop(result.gone_id)
                     batch.append(result)
                     prepared = sum(isinstance(r, _Prepared) for r in batch)
+                    # The first batch is small so the encoder starts after a couple of
+                    # decodes instead of idling through a whole batch of them.
+                    wanted = self.batch_size if done else min(self.batch_size, self.threads)
                     if (
-                        prepared >= self.batch_size
+                        prepared >= wanted
                         or len(batch) >= self.batch_size * 4
                         or not (jobs or pending)
                     ):

@@ -160,7 +160,7 @@ def test_lifecycle_hooks_are_called_per_batch(fake_library, tmp_path):
     for i in range(6):
         _photo(root / f"p{i}.jpg", (i * 40, 0, 0))
     _folder_source(fake_library, root)
-    _run(fake_library, batch_size=4)
+    _run(fake_library, batch_size=4, threads=4)  # first batch: min(batch, threads) = 4
     assert calls[0] == ("before", "fake-colours-v1")
     assert [c for c in calls if c[0] == "indexed"] == [("indexed", 4), ("indexed", 2)]
     assert calls[-1] == ("after", 6)
