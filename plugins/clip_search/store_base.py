@@ -332,6 +332,27 @@ def id_batches(ids: Sequence[int], size: int = PARAM_BATCH) -> Iterator[list[int
         yield ids[start : start + size]
 
 
+def fetch_vectors(
+    conn: Any, table: str, id_column: str, vector_column: str, ids: Sequence[int], dims: int
+) -> tuple[Any, Any]:
+    """``(found ids, float32 matrix)`` for the ids a table holds, in id order: the re-rank
+    read shared by the stores (vec0 and plain tables store the same float32 BLOBs)."""
+    import numpy as np
+
+    found: list[int] = []
+    blobs: list[bytes] = []
+    for chunk in id_batches(sorted({int(i) for i in ids})):
+        rows = conn.execute(
+            f"SELECT {id_column}, {vector_column} FROM {table} WHERE {id_column} IN "
+            f"({','.join('?' * len(chunk))})",
+            chunk,
+        ).fetchall()
+        found += [r[0] for r in rows]
+        blobs += [r[1] for r in rows]
+    matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(found), dims)
+    return np.asarray(found, dtype=np.int64), matrix
+
+
 def refresh_after_index(db_path: str, namespace: str, classes: dict[str, type]) -> None:
     """Bring the sidecar of ``namespace`` up to date after an indexing run.
 

@@ -16,6 +16,7 @@ from huisou.core.interfaces import StoreLocation
 from huisou.plugins.clip_search.store_base import (
     SCAN_CHUNK,
     SQLiteVectorStore,
+    fetch_vectors,
     id_batches,
     table_suffix,
 )
@@ -97,20 +98,7 @@ class NumpyVectorStore(SQLiteVectorStore):
         return scan_shadow(self.conn, table, self.dims)
 
     def fetch(self, ids: Sequence[int]) -> tuple[Any, Any]:
-        import numpy as np
-
-        found: list[int] = []
-        blobs: list[bytes] = []
-        for chunk in id_batches(sorted({int(i) for i in ids})):
-            rows = self.conn.execute(
-                f"SELECT id, vector FROM {self.table} WHERE id IN "
-                f"({','.join('?' * len(chunk))})",
-                chunk,
-            ).fetchall()
-            found += [r[0] for r in rows]
-            blobs += [r[1] for r in rows]
-        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(found), self.dims)
-        return np.asarray(found, dtype=np.int64), matrix
+        return fetch_vectors(self.conn, self.table, "id", "vector", ids, self.dims)
 
     def count(self) -> int:
         return int(self.conn.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0])

@@ -22,7 +22,12 @@ from typing import Any, ClassVar
 from huisou.core import db
 from huisou.core.errors import HuisouError
 from huisou.core.interfaces import StoreLocation
-from huisou.plugins.clip_search.store_base import SQLiteVectorStore, id_batches, table_suffix
+from huisou.plugins.clip_search.store_base import (
+    SQLiteVectorStore,
+    fetch_vectors,
+    id_batches,
+    table_suffix,
+)
 
 log = logging.getLogger(__name__)
 
@@ -122,20 +127,7 @@ class SqliteVecStore(SQLiteVectorStore):
             yield ids, matrix.reshape(len(rows), self.dims)
 
     def fetch(self, ids: Sequence[int]) -> tuple[Any, Any]:
-        import numpy as np
-
-        found: list[int] = []
-        blobs: list[bytes] = []
-        for chunk in id_batches(sorted({int(i) for i in ids})):
-            rows = self.conn.execute(
-                f"SELECT rowid, embedding FROM {self.table} WHERE rowid IN "
-                f"({','.join('?' * len(chunk))})",
-                chunk,
-            ).fetchall()
-            found += [r[0] for r in rows]
-            blobs += [r[1] for r in rows]
-        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(found), self.dims)
-        return np.asarray(found, dtype=np.int64), matrix
+        return fetch_vectors(self.conn, self.table, "rowid", "embedding", ids, self.dims)
 
     def search_candidates(
         self, query: Any, k: int, candidates: list[int]
