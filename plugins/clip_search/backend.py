@@ -162,6 +162,11 @@ class OnnxClipBackend(EmbeddingBackend):
             return self._fingerprint
 
     def _preprocess_cfg(self) -> PreprocessConfig:
+        # Lock-free once set: decode threads call this per photo, and the lock is held for
+        # the ~0.4 s an ONNX session takes to load (profiled: both decoders stalled on it).
+        pre = self._pre
+        if pre is not None:
+            return pre
         with self._lock:
             if self._pre is None:
                 from huisou.plugins.clip_search.preprocess import PreprocessConfig
