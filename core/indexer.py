@@ -12,8 +12,6 @@ that item's row, so its vectors are kept and nothing is re-embedded.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import threading
 import time
 from collections import deque
@@ -23,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from huisou.core.catalog import SourceRecord
-from huisou.core.errors import MediaError, NotAnImage, UnsupportedMedia
+from huisou.core.errors import MediaError
 from huisou.core.events import (
     BatchDone,
     Event,
@@ -33,6 +31,7 @@ from huisou.core.events import (
     ScanStarted,
     SourceWarning,
 )
+from huisou.core.index_jobs import Failed, Job, MoveCandidate, Prepared, Same, process_job
 from huisou.core.interfaces import IndexRun, MediaItem, MediaSource
 from huisou.core.library import Library
 
@@ -40,82 +39,14 @@ FAILED_STATUSES = ("unreadable", "unsupported", "skipped")
 
 
 @dataclass
-class _Job:
-    """A file that needs reading: new, changed, or not yet embedded for this model."""
-
-    source_id: int
-    source: MediaSource
-    item: MediaItem
-    old_id: int | None = None
-    old_hash: str | None = None
-    allow_move: bool = True
-    #: False when the file is known unchanged but lacks a vector for this model: same bytes
-    #: must then still be embedded, not recorded as "unchanged".
-    skip_if_same: bool = True
-
-
-@dataclass
-class _Prepared:
-    job: _Job
-    content_hash: str
-    metadata: dict[str, Any]
-    prepared: Any
-
-
-@dataclass
-class _Failed:
-    job: _Job
-    content_hash: str | None
-    status: str
-    reason: str
-
-
-@dataclass
-class _Same:
-    """Changed mtime, same bytes: only the stat is updated."""
-
-    job: _Job
-
-
-@dataclass
-class _MoveCandidate:
-    job: _Job
-    content_hash: str
-    gone_id: int
-
-
-@dataclass
 class _Plan:
-    jobs: list[_Job] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
     unchanged: int = 0
     skipped: int = 0
     gone: dict[int, str] = field(default_factory=dict)  # id -> path
     seen: int = 0
     new: int = 0
     changed: int = 0
-
-
-HASH_CHUNK = 1 << 20
-#: Larger files are not read: no camera writes such a photo, and a phone has little memory.
-MAX_PHOTO_BYTES = 256 << 20
-
-
-def _read_and_hash(fh: Any, path: str) -> tuple[bytes, str]:
-    """Read a file once, hashing as it comes; refuse files too large to be a photo.
-
-    SHA-256 is hardware-accelerated on current CPUs (about 2x BLAKE2b here): recognising
-    moved photos costs ~3 ms per 5 MB photo, and the digest matches ``sha256sum``.
-    """
-    digest = hashlib.sha256()
-    chunks: list[bytes] = []
-    total = 0
-    while chunk := fh.read(HASH_CHUNK):
-        total += len(chunk)
-        if total > MAX_PHOTO_BYTES:
-            raise NotAnImage(f"larger than {MAX_PHOTO_BYTES >> 20} MiB: too large to be a photo")
-        digest.update(chunk)
-        chunks.append(chunk)
-    return b"".join(chunks), digest.hexdigest()
 
 
 class Indexer:
@@ -192,61 +123,22 @@ class Indexer:
         """New, changed, unchanged, failed before, or known but not embedded by this model."""
         if previous is None:
             plan.new += 1
-            plan.jobs.append(_Job(source_id, source, item))
+            plan.jobs.append(Job(source_id, source, item))
             return
         item_id, size, mtime_ns, status, _owner = previous
         if size != item.size or mtime_ns != item.mtime_ns:
             plan.changed += 1
-            plan.jobs.append(_Job(source_id, source, item, old_id=item_id))
+            plan.jobs.append(Job(source_id, source, item, old_id=item_id))
         elif status == "indexed" and item_id in embedded:
             plan.unchanged += 1
         elif status in FAILED_STATUSES and not self.retry_failed:
             plan.skipped += 1
         else:
             plan.jobs.append(
-                _Job(source_id, source, item, old_id=item_id, allow_move=False, skip_if_same=False)
+                Job(source_id, source, item, old_id=item_id, allow_move=False, skip_if_same=False)
             )
 
     # -- per-file work on pool threads -----------------------------------------------------
-
-    def _work(self, job: _Job, gone_hashes: dict[str, int], size_hint: int) -> Any:
-        backend = self.library.backend
-        host = self.library.host
-        digest: str | None = None
-        try:
-            with job.source.open(job.item) as fh:
-                data, digest = _read_and_hash(fh, job.item.path)
-            if job.old_hash is not None and digest == job.old_hash:
-                return _Same(job)
-            if job.allow_move and digest in gone_hashes:
-                return _MoveCandidate(job, digest, gone_hashes[digest])
-            if not data:
-                raise MediaError("empty file (0 bytes)")
-            decoded = host.load_image(job.item, io.BytesIO(data), size_hint)
-            if decoded is None:
-                raise UnsupportedMedia("no decoder installed for this file format")
-            metadata: dict[str, Any] = {}
-            for extractor in host.metadata_extractors():
-                try:
-                    metadata.update(extractor.extract(job.item, io.BytesIO(data)) or {})
-                except Exception:  # an extractor bug costs metadata, never the photo
-                    continue
-            metadata.update(
-                width=decoded.width,
-                height=decoded.height,
-                format=decoded.format,
-                orientation=decoded.orientation,
-            )
-            prepared = backend.prepare_image(decoded.image)
-            return _Prepared(job, digest, metadata, prepared)
-        except MediaError as exc:
-            return _Failed(job, digest, exc.status, str(exc))
-        except MemoryError:
-            return _Failed(job, digest, "unreadable", "out of memory while decoding")
-        except OSError as exc:
-            return _Failed(job, digest, "unreadable", f"{type(exc).__name__}: {exc}")
-        except Exception as exc:  # a decoder bug on one file must not stop the run
-            return _Failed(job, digest, "unreadable", f"{type(exc).__name__}: {exc}")
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -322,10 +214,12 @@ class Indexer:
                 while jobs or pending:
                     while jobs and len(pending) < window:
                         pending.append(
-                            pool.submit(self._work, jobs.popleft(), gone_hashes, size_hint)
+                            pool.submit(
+                                process_job, self.library, jobs.popleft(), gone_hashes, size_hint
+                            )
                         )
                     result = pending.popleft().result()
-                    if isinstance(result, _MoveCandidate):
+                    if isinstance(result, MoveCandidate):
                         if result.gone_id in claimed or result.gone_id not in plan.gone:
                             result.job.allow_move = False  # a copy, not a move: index it
                             jobs.appendleft(result.job)
@@ -333,7 +227,7 @@ class Indexer:
                         claimed.add(result.gone_id)
                         plan.gone.pop(result.gone_id)
                     batch.append(result)
-                    prepared = sum(isinstance(r, _Prepared) for r in batch)
+                    prepared = sum(isinstance(r, Prepared) for r in batch)
                     # The first batch is small so the encoder starts after a couple of
                     # decodes instead of idling through a whole batch of them.
                     wanted = self.batch_size if done else min(self.batch_size, self.threads)
@@ -364,7 +258,7 @@ class Indexer:
         catalog = library.catalog
         store = library.store
         model = library.backend.model_fingerprint
-        prepared = [r for r in batch if isinstance(r, _Prepared)]
+        prepared = [r for r in batch if isinstance(r, Prepared)]
         vectors = library.backend.embed_images([r.prepared for r in prepared]) if prepared else None
         failures: list[tuple[str, str, str]] = []
         with catalog.transaction():
@@ -389,7 +283,7 @@ class Indexer:
             dropped: list[int] = []
             for result in batch:
                 job = result.job
-                if isinstance(result, _Failed):
+                if isinstance(result, Failed):
                     item_id = catalog.upsert_item(
                         source_id=job.source_id,
                         path=job.item.path,
@@ -402,9 +296,9 @@ class Indexer:
                     )
                     dropped.append(item_id)
                     failures.append((job.item.path, result.status, result.reason))
-                elif isinstance(result, _Same):
+                elif isinstance(result, Same):
                     catalog.touch_item(job.old_id, job.item.size, job.item.mtime_ns)
-                elif isinstance(result, _MoveCandidate):
+                elif isinstance(result, MoveCandidate):
                     catalog.move_item(
                         result.gone_id,
                         job.source_id,
@@ -416,8 +310,8 @@ class Indexer:
                 store.delete(dropped)
                 catalog.unmark_embedded(dropped, model)
         summary.indexed += len(prepared)
-        summary.moved += sum(isinstance(r, _MoveCandidate) for r in batch)
-        summary.unchanged += sum(isinstance(r, _Same) for r in batch)
+        summary.moved += sum(isinstance(r, MoveCandidate) for r in batch)
+        summary.unchanged += sum(isinstance(r, Same) for r in batch)
         for path, status, reason in failures:
             if status == "skipped":
                 summary.skipped += 1
