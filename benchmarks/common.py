@@ -90,31 +90,60 @@ class ChildRun:
 
 def run_child(cmd: Sequence[str], env: dict[str, str] | None = None,
               timeout: float = 900.0) -> ChildRun:
-    """Run ``cmd`` to completion: wall time from spawn to exit, and via ``os.wait4`` the CPU
-    time and peak RSS of exactly that child (not of every child this process ever reaped).
+    """Run ``cmd`` to completion: wall time, CPU (``wait4``) and the child's own peak RSS.
 
-    Output goes to temporary files rather than pipes, so the child never blocks on a full pipe
-    while we sit in ``wait4``; a watchdog kills it after ``timeout`` seconds.
+    Why: ``ru_maxrss`` from ``wait4`` is not the child's alone. Python starts children with
+    ``vfork``, and at ``exec`` Linux folds the high-water mark of the address space the child
+    shared with its parent into the child's ``ru_maxrss`` — so every child of a benchmark
+    process that once held 500 MB (generating photos or vectors) reports at least 500 MB.
+    ``VmHWM`` in ``/proc/<pid>/status`` belongs to the child's own post-exec address space; it is
+    sampled every 20 ms (it only grows, so at most the last 20 ms of growth can be missed).
+    Falls back to ``ru_maxrss`` where /proc is absent.
     """
+    import subprocess
+    import sys
     import tempfile
     import threading
+    import time
 
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(list(cmd), stdout=out, stderr=err, env=env, text=True)
+        box: dict[str, int] = {}
+        done = threading.Event()
+        sampler = threading.Thread(target=_sample_hwm, args=(proc.pid, box, done), daemon=True)
+        sampler.start()
         watchdog = threading.Timer(timeout, proc.kill)
         watchdog.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         finally:
             watchdog.cancel()
+            done.set()
         wall = time.perf_counter() - start
+        sampler.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         rss = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+        if box.get("hwm_kb"):
+            rss = box["hwm_kb"] / 1024
         return ChildRun(wall, usage.ru_utime + usage.ru_stime, rss, proc.returncode,
                         out.read(), err.read())
+
+
+def _sample_hwm(pid: int, box: dict[str, int], done: Any) -> None:
+    path = f"/proc/{pid}/status"
+    while not done.is_set():
+        try:
+            with open(path, encoding="ascii") as fh:
+                for line in fh:
+                    if line.startswith("VmHWM:"):
+                        box["hwm_kb"] = max(box.get("hwm_kb", 0), int(line.split()[1]))
+                        break
+        except (OSError, ValueError):
+            return  # reaped, or no /proc: keep the last value
+        done.wait(0.02)
 
 
 def machine() -> dict[str, Any]:
