@@ -77,30 +77,6 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
-ITEM_COLUMNS = (
-    "id",
-    "source_id",
-    "path",
-    "folder",
-    "name",
-    "size",
-    "mtime_ns",
-    "content_hash",
-    "status",
-    "error",
-    "format",
-    "width",
-    "height",
-    "orientation",
-    "taken_at",
-    "taken_at_source",
-    "camera_make",
-    "camera_model",
-    "gps_lat",
-    "gps_lon",
-    "group_key",
-    "updated_at",
-)
 METADATA_COLUMNS = (
     "format",
     "width",
@@ -112,6 +88,22 @@ METADATA_COLUMNS = (
     "camera_model",
     "gps_lat",
     "gps_lon",
+)
+#: Every column of ``items``, in table order (metadata columns are what extractors fill).
+ITEM_COLUMNS = (
+    "id",
+    "source_id",
+    "path",
+    "folder",
+    "name",
+    "size",
+    "mtime_ns",
+    "content_hash",
+    "status",
+    "error",
+    *METADATA_COLUMNS,
+    "group_key",
+    "updated_at",
 )
 
 
