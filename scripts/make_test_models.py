@@ -61,6 +61,25 @@ TOY_CONFIG: dict[str, Any] = {
 }
 
 
+def export_fresh(model: Any, name: str, folder: str) -> Path:
+    """Export ``model`` (open_clip config ``name``) to ``tests/models/<folder>``, replacing it."""
+    import open_clip
+
+    out = MODELS / folder
+    if out.exists():
+        shutil.rmtree(out)
+    export.export_open_clip(
+        model,
+        open_clip.get_model_preprocess_cfg(model),
+        None,
+        out,
+        77,
+        model_config=open_clip.get_model_config(name),
+    )
+    log(f"exported {out}")
+    return out
+
+
 def _load_module(name: str, path: Path, package: bool = False) -> Any:
     """Import a file or package by path, without running huisou's own ``__init__`` chain.
 
@@ -201,18 +220,7 @@ def make_tiny() -> None:
                 p.copy_(torch.randn(p.shape, generator=gen) * (1.5 / fan_in**0.5))
             elif "token_embedding" in pname or "positional_embedding" in pname:
                 p.copy_(torch.randn(p.shape, generator=gen) * 0.5)
-    out = MODELS / "tiny_clip"
-    if out.exists():
-        shutil.rmtree(out)
-    export.export_open_clip(
-        model,
-        open_clip.get_model_preprocess_cfg(model),
-        None,
-        out,
-        77,
-        model_config=open_clip.get_model_config(name),
-    )
-    log(f"exported {out}")
+    export_fresh(model, name, "tiny_clip")
 
     photos, captions = natural_photos()
     images = torch.stack([preprocess(load_photo(p)) for p in photos])
@@ -324,18 +332,7 @@ def make_toy(train_steps: int, base_lr: float = 3e-3) -> None:
     model.eval()
     log(f"toy: trained {train_steps} steps in {time.time() - start:.0f}s")
 
-    out = MODELS / "toy_shapes"
-    if out.exists():
-        shutil.rmtree(out)
-    export.export_open_clip(
-        model,
-        open_clip.get_model_preprocess_cfg(model),
-        None,
-        out,
-        77,
-        model_config=open_clip.get_model_config(name),
-    )
-    log(f"exported {out}")
+    out = export_fresh(model, name, "toy_shapes")
     accuracy = check_toy(out, preprocess)
     if accuracy < 0.9:
         raise SystemExit(f"toy model top-1 retrieval {accuracy:.1%} < 90%")
