@@ -43,6 +43,8 @@ class Library:
     @property
     def backend(self) -> EmbeddingBackend:
         """The embedding backend; constructing it loads no model yet."""
+        if self._backend is not None:  # lock-free: decode threads ask for it per photo
+            return self._backend
         with self._lock:
             if self._backend is None:
                 backend_id, model = self.model_choice()
