@@ -17,7 +17,6 @@ the ceiling can be attributed. Prints one JSON object.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import json
 import os
@@ -27,18 +26,14 @@ from pathlib import Path
 
 
 def _reader():  # -> Callable[[Path], bytes]
-    """The indexer's own read + content hash when it exposes one, else read + SHA-256."""
-    try:
-        from huisou.core.indexer import _read_and_hash
-    except ImportError:
-        _read_and_hash = None
+    """The indexer's own read + content hash (``read_photo`` + ``content_hash``)."""
+    from huisou.core.content_hash import content_hash
+    from huisou.core.index_jobs import read_photo
 
     def read(path: Path) -> bytes:
-        if _read_and_hash is not None:
-            with open(path, "rb") as fh:
-                return _read_and_hash(fh, str(path))[0]
-        data = path.read_bytes()
-        hashlib.sha256(data).hexdigest()
+        with open(path, "rb") as fh:
+            data = read_photo(fh, path.stat().st_size)
+        content_hash(data)
         return data
 
     return read

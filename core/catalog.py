@@ -265,18 +265,18 @@ class Catalog:
                 out[row[0]] = dict(zip(ITEM_COLUMNS, row, strict=True))
         return out
 
-    def hashes_of(self, ids: Iterable[int]) -> dict[str, int]:
-        """``content_hash -> id`` for the given items (used to recognise moved photos)."""
-        out: dict[str, int] = {}
+    def content_hashes(self, ids: Iterable[int]) -> dict[int, str]:
+        """``id -> content_hash`` for the given items that have one (moves, touched files)."""
+        out: dict[int, str] = {}
         ids = list(ids)
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             rows = self.conn.execute(
-                "SELECT content_hash, id FROM items WHERE content_hash IS NOT NULL AND id IN "
+                "SELECT id, content_hash FROM items WHERE content_hash IS NOT NULL AND id IN "
                 f"({','.join('?' * len(chunk))})",
                 chunk,
             )
-            out.update({r[0]: r[1] for r in rows})
+            out.update(rows)
         return out
 
     def upsert_item(
@@ -318,23 +318,30 @@ class Catalog:
         ).fetchone()
         return int(row[0])
 
-    def touch_item(self, item_id: int, size: int, mtime_ns: int) -> None:
-        """Record a new size/mtime for content that did not change (same hash)."""
+    def touch_item(self, item_id: int, size: int, mtime_ns: int, content_hash: str) -> None:
+        """Record a new size/mtime for content that did not change (same hash, perhaps newly
+        spelled with the preferred algorithm)."""
         self.conn.execute(
-            "UPDATE items SET size=?, mtime_ns=?, updated_at=? WHERE id=?",
-            (size, mtime_ns, time.time(), item_id),
+            "UPDATE items SET size=?, mtime_ns=?, content_hash=?, updated_at=? WHERE id=?",
+            (size, mtime_ns, content_hash, time.time(), item_id),
         )
 
     def move_item(
-        self, item_id: int, source_id: int | None, path: str, size: int, mtime_ns: int
+        self,
+        item_id: int,
+        source_id: int | None,
+        path: str,
+        size: int,
+        mtime_ns: int,
+        content_hash: str,
     ) -> None:
         """Give an existing item (and so its vectors) a new path."""
         folder, name = split_path(path)
         self.conn.execute("DELETE FROM items WHERE path=? AND id<>?", (path, item_id))
         self.conn.execute(
             "UPDATE items SET source_id=?, path=?, folder=?, name=?, size=?, mtime_ns=?, "
-            "updated_at=? WHERE id=?",
-            (source_id, path, folder, name, size, mtime_ns, time.time(), item_id),
+            "content_hash=?, updated_at=? WHERE id=?",
+            (source_id, path, folder, name, size, mtime_ns, content_hash, time.time(), item_id),
         )
 
     def delete_items(self, ids: Sequence[int]) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from huisou.core.catalog import SourceRecord
+from huisou.core.content_hash import HashLookup
 from huisou.core.errors import MediaError
 from huisou.core.events import (
     BatchDone,
@@ -196,11 +197,11 @@ class Indexer:
     ) -> Iterator[Event]:
         catalog = self.library.catalog
         changed_ids = [job.old_id for job in plan.jobs if job.old_id is not None]
-        old_hashes = {v: k for k, v in catalog.hashes_of(changed_ids).items()}
+        old_hashes = catalog.content_hashes(changed_ids)
         for job in plan.jobs:
             if job.old_id is not None and job.skip_if_same:
                 job.old_hash = old_hashes.get(job.old_id)
-        gone_hashes = catalog.hashes_of(list(plan.gone))
+        gone = HashLookup(catalog.content_hashes(plan.gone))
         claimed: set[int] = set()
         size_hint = self.library.backend.image_size
         total = len(plan.jobs)
@@ -215,7 +216,7 @@ class Indexer:
                     while jobs and len(pending) < window:
                         pending.append(
                             pool.submit(
-                                process_job, self.library, jobs.popleft(), gone_hashes, size_hint
+                                process_job, self.library, jobs.popleft(), gone, size_hint
                             )
                         )
                     result = pending.popleft().result()
@@ -297,7 +298,9 @@ class Indexer:
                     dropped.append(item_id)
                     failures.append((job.item.path, result.status, result.reason))
                 elif isinstance(result, Same):
-                    catalog.touch_item(job.old_id, job.item.size, job.item.mtime_ns)
+                    catalog.touch_item(
+                        job.old_id, job.item.size, job.item.mtime_ns, result.content_hash
+                    )
                 elif isinstance(result, MoveCandidate):
                     catalog.move_item(
                         result.gone_id,
@@ -305,6 +308,7 @@ class Indexer:
                         job.item.path,
                         job.item.size,
                         job.item.mtime_ns,
+                        result.content_hash,
                     )
             if dropped:
                 store.delete(dropped)
