@@ -256,7 +256,11 @@ class OnnxClipBackend(EmbeddingBackend):
         return preprocess(image, self._preprocess_cfg(), layout="nhwc_uint8")
 
     def embed_images(self, prepared: Sequence[Any]) -> np.ndarray:
-        """Embed a batch of ``prepare_image`` results (PIL images are prepared on the fly)."""
+        """Embed a batch of ``prepare_image`` results (PIL images are prepared on the fly).
+
+        Float graphs get their input normalised chunk by chunk on the encoder threads, so
+        that work runs in parallel with the other chunk's inference instead of before it.
+        """
         import numpy as np
 
         if len(prepared) == 0:
@@ -264,16 +268,15 @@ class OnnxClipBackend(EmbeddingBackend):
         arrays = [p if isinstance(p, np.ndarray) else self.prepare_image(p) for p in prepared]
         batch = np.stack(arrays)
         session = self._session("image")
-        inp = session.get_inputs()[0]
-        if inp.type == "tensor(uint8)":
-            feed = batch
-        else:
-            pre = self._preprocess_cfg()
-            mean = np.asarray(pre.mean, dtype=np.float32)
-            std = np.asarray(pre.std, dtype=np.float32)
-            feed = ((batch.astype(np.float32) / np.float32(255.0) - mean) / std).transpose(0, 3, 1, 2)
-            feed = np.ascontiguousarray(feed)
-        return self._run(session, lambda rows: {inp.name: rows}, feed, parallel=self.threads)
+        name = session.get_inputs()[0].name
+        if session.get_inputs()[0].type == "tensor(uint8)":
+            return self._run(session, lambda rows: {name: rows}, batch, parallel=self.threads)
+        from huisou.plugins.clip_search.preprocess import normalize
+
+        pre = self._preprocess_cfg()
+        return self._run(
+            session, lambda rows: {name: normalize(rows, pre)}, batch, parallel=self.threads
+        )
 
     # -- texts -------------------------------------------------------------------------------
 

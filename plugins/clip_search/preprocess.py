@@ -115,6 +115,25 @@ def resize_crop(image: Image.Image, cfg: PreprocessConfig) -> Image.Image:
     return image
 
 
+def normalize(pixels: np.ndarray, cfg: PreprocessConfig) -> np.ndarray:
+    """uint8 RGB ``[N, S, S, 3]`` -> float32 ``[N, 3, S, S]``, ``(x/255 - mean)/std``.
+
+    Written as one multiply into a preallocated array plus one in-place add (``x * a + b``):
+    the literal formula made four 10 MB temporaries per batch of 16 and, run serially before
+    the encoder threads could start, stalled them for ~8 ms per photo (py-spy, issue 7).
+    """
+    import numpy as np
+
+    mean = np.asarray(cfg.mean, dtype=np.float64)
+    std = np.asarray(cfg.std, dtype=np.float64)
+    scale = (1.0 / (255.0 * std)).astype(np.float32)[:, None, None]
+    offset = (-mean / std).astype(np.float32)[:, None, None]
+    out = np.empty((pixels.shape[0], 3, *pixels.shape[1:3]), dtype=np.float32)
+    np.multiply(pixels.transpose(0, 3, 1, 2), scale, out=out)
+    out += offset
+    return out
+
+
 def preprocess(image: Image.Image, cfg: PreprocessConfig, layout: str = "nchw") -> np.ndarray:
     """One image -> model input without the batch axis.
 
@@ -125,9 +144,7 @@ def preprocess(image: Image.Image, cfg: PreprocessConfig, layout: str = "nchw") 
     import numpy as np
 
     rgb = resize_crop(to_rgb(image), cfg)
-    pixels = np.asarray(rgb, dtype=np.uint8)
+    pixels = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
     if layout == "nhwc_uint8":
-        return np.ascontiguousarray(pixels)
-    arr = pixels.astype(np.float32) / np.float32(255.0)
-    arr = (arr - np.asarray(cfg.mean, dtype=np.float32)) / np.asarray(cfg.std, dtype=np.float32)
-    return np.ascontiguousarray(arr.transpose(2, 0, 1))
+        return pixels
+    return normalize(pixels[None], cfg)[0]
