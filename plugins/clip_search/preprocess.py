@@ -105,14 +105,19 @@ def resize_crop(image: Image.Image, cfg: PreprocessConfig) -> Image.Image:
         new_w, new_h = size, int(size * height / width)
     else:
         new_w, new_h = int(size * width / height), size
-    if (new_w, new_h) != (width, height):
-        image = image.resize((new_w, new_h), resample)
     # torchvision CenterCrop: offsets int(round((dim - size) / 2)) (round half to even).
     left = int(round((new_w - size) / 2.0))
     top = int(round((new_h - size) / 2.0))
-    if (left, top, new_w, new_h) != (0, 0, size, size):
-        image = image.crop((left, top, left + size, top + size))
-    return image
+    if (new_w, new_h) == (width, height):
+        if (left, top, new_w, new_h) != (0, 0, size, size):
+            image = image.crop((left, top, left + size, top + size))
+        return image
+    # Resize only the part the crop keeps: Pillow's ``box`` maps each output pixel to the same
+    # source position and filter support as resizing the whole image and then cropping
+    # (values differ by at most 1 from fixed-point rounding), at 3/4 of the cost for 4:3.
+    sx, sy = width / new_w, height / new_h
+    box = (left * sx, top * sy, (left + size) * sx, (top + size) * sy)
+    return image.resize((size, size), resample, box=box)
 
 
 def normalize(pixels: np.ndarray, cfg: PreprocessConfig) -> np.ndarray:
