@@ -32,6 +32,24 @@ from huisou.plugins.clip_search.store_base import (
 log = logging.getLogger(__name__)
 
 
+def _loadable_path() -> str:
+    """Where the ``sqlite-vec`` package keeps its ``vec0`` library, without importing it.
+
+    Why not ``import sqlite_vec``: its ``__init__`` imports ``numpy.typing`` (44 ms, a tenth of
+    a cold ``huisou search``) for helpers huisou does not use. The path is what its own
+    ``loadable_path()`` returns.
+    """
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("sqlite_vec")
+    if spec is None or not spec.submodule_search_locations:
+        raise HuisouError(
+            "sqlite-vec is not installed (pip install sqlite-vec; Termux has no wheel)"
+        )
+    return os.path.join(list(spec.submodule_search_locations)[0], "vec0")
+
+
 class SqliteVecStore(SQLiteVectorStore):
     """``CREATE VIRTUAL TABLE vec_<model> USING vec0(embedding float[d] distance_metric=cosine)``."""
 
@@ -47,15 +65,10 @@ class SqliteVecStore(SQLiteVectorStore):
         return "vec_" + table_suffix(namespace)
 
     def prepare_connection(self) -> None:
-        try:
-            import sqlite_vec
-        except ImportError:
-            raise HuisouError(
-                "sqlite-vec is not installed (pip install sqlite-vec; Termux has no wheel)"
-            ) from None
         version = self._loaded_version()
         if version is None:
-            reason = db.load_extension(self.conn, sqlite_vec.load)
+            path = _loadable_path()
+            reason = db.load_extension(self.conn, lambda conn: conn.load_extension(path))
             if reason is not None:
                 if self._own_conn:
                     self.conn.close()
