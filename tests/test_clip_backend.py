@@ -293,3 +293,20 @@ def test_image_batches_split_across_threads_give_the_same_vectors():
     assert np.allclose(one, many, atol=1e-5)
     parallel.release()
     assert parallel._pool is None and not parallel.sessions_loaded()
+
+
+def test_release_from_another_thread_does_not_break_a_batch_in_flight(monkeypatch):
+    """release() may shut the encode pool while a batch is about to use it (a TUI search
+    releasing models while an index runs): the batch finishes on the calling thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    photos = sorted(p for p in (TESTS / "data" / "natural").iterdir() if p.suffix != ".json")[:4]
+    backend = OnnxClipBackend(str(TINY), precision="fp32", threads=2)
+    prepared = [backend.prepare_image(Image.open(p).convert("RGB")) for p in photos]
+    want = backend.embed_images(prepared)
+    closed = ThreadPoolExecutor(2)
+    closed.shutdown()  # what _encode_pool handed out just before another thread released it
+    monkeypatch.setattr(backend, "_encode_pool", lambda workers: closed)
+    got = backend.embed_images(prepared)
+    assert np.allclose(got, want, atol=1e-6)
+    backend.release()

@@ -21,7 +21,7 @@ import json
 import os
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from huisou import hookimpl
@@ -347,7 +347,14 @@ class OnnxClipBackend(EmbeddingBackend):
             return np.asarray(out, dtype=np.float32).reshape(-1, out.shape[-1])
 
         if parallel > 1 and len(pieces) > 1:
-            outputs = list(self._encode_pool(parallel).map(run, pieces))
+            pool = self._encode_pool(parallel)
+            started: list[Any] = []
+            for piece in pieces:
+                try:
+                    started.append(pool.submit(run, piece))
+                except RuntimeError:  # another thread's release() shut the pool: run it here
+                    started.append(run(piece))
+            outputs = [r.result() if isinstance(r, Future) else r for r in started]
         else:
             outputs = [run(piece) for piece in pieces]
         vectors = np.concatenate(outputs, axis=0)

@@ -117,19 +117,21 @@ def measure(model_dir: ModelDir, threads: int = 0) -> dict[str, Any]:
     path = str(model_dir.path)
     fp32 = OnnxClipBackend(path, precision="fp32", threads=threads)
     int8 = OnnxClipBackend(path, precision="int8", threads=threads)
-    images = check_images()
-    prepared = [fp32.prepare_image(img) for img in images]
-    result: dict[str, Any] = {}
-    for tower, run in (
-        ("visual", lambda b: b.embed_images(prepared)),
-        ("textual", lambda b: b.embed_texts(list(CHECK_TEXTS))),
-    ):
-        cos = _cosines(run(fp32), run(int8))
-        result[tower] = {"min_cosine": round(float(cos.min()), 6),
-                         "mean_cosine": round(float(cos.mean()), 6)}
-    fp32.release()
-    int8.release()
-    return result
+    try:
+        images = check_images()
+        prepared = [fp32.prepare_image(img) for img in images]
+        result: dict[str, Any] = {}
+        for tower, run in (
+            ("visual", lambda b: b.embed_images(prepared)),
+            ("textual", lambda b: b.embed_texts(list(CHECK_TEXTS))),
+        ):
+            cos = _cosines(run(fp32), run(int8))
+            result[tower] = {"min_cosine": round(float(cos.min()), 6),
+                             "mean_cosine": round(float(cos.mean()), 6)}
+        return result
+    finally:  # four sessions (~1.4 GB for ViT-B/32): never leave them to a failed run
+        fp32.release()
+        int8.release()
 
 
 def quantize_model(
