@@ -48,6 +48,9 @@ def measure(photos: Path, model: str, precision: str, limit: int, batch: int) ->
     files = sorted(p for p in photos.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))[:limit]
     backend = OnnxClipBackend(model, precision=precision, threads=1)
     size = backend.image_size
+    from PIL import Image
+
+    backend.prepare_image(Image.new("RGB", (2 * size, size)))  # imports, config: not per photo
     read_cpu = decode_cpu = prepare_cpu = 0.0
     prepared = []
     for path in files:
