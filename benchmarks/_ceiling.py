@@ -25,14 +25,14 @@ import time
 from pathlib import Path
 
 
-def _reader():  # -> Callable[[Path], bytes]
+def _reader():  # -> Callable[[Path, int], bytes]
     """The indexer's own read + content hash (``read_photo`` + ``content_hash``)."""
     from huisou.core.content_hash import content_hash
     from huisou.core.index_jobs import read_photo
 
-    def read(path: Path) -> bytes:
+    def read(path: Path, size: int) -> bytes:
         with open(path, "rb") as fh:
-            data = read_photo(fh, path.stat().st_size)
+            data = read_photo(fh, size)
         content_hash(data)
         return data
 
@@ -54,8 +54,9 @@ def measure(photos: Path, model: str, precision: str, limit: int, batch: int) ->
     read_cpu = decode_cpu = prepare_cpu = 0.0
     prepared = []
     for path in files:
+        size = path.stat().st_size  # the indexer has it from the scan
         t0 = time.thread_time()
-        data = read_and_hash(path)
+        data = read_and_hash(path, size)
         t1 = time.thread_time()
         decoded = decode(io.BytesIO(data), str(path), size)
         t2 = time.thread_time()

@@ -318,11 +318,14 @@ class Catalog:
         ).fetchone()
         return int(row[0])
 
-    def touch_item(self, item_id: int, size: int, mtime_ns: int, content_hash: str) -> None:
-        """Record a new size/mtime for content that did not change (same hash, perhaps newly
-        spelled with the preferred algorithm)."""
+    def touch_item(
+        self, item_id: int, size: int, mtime_ns: int, content_hash: str | None = None
+    ) -> None:
+        """Record a new size/mtime for content that did not change (same hash; given, it is
+        stored, e.g. re-spelled with the preferred algorithm)."""
         self.conn.execute(
-            "UPDATE items SET size=?, mtime_ns=?, content_hash=?, updated_at=? WHERE id=?",
+            "UPDATE items SET size=?, mtime_ns=?, content_hash=COALESCE(?, content_hash), "
+            "updated_at=? WHERE id=?",
             (size, mtime_ns, content_hash, time.time(), item_id),
         )
 
@@ -333,14 +336,14 @@ class Catalog:
         path: str,
         size: int,
         mtime_ns: int,
-        content_hash: str,
+        content_hash: str | None = None,
     ) -> None:
         """Give an existing item (and so its vectors) a new path."""
         folder, name = split_path(path)
         self.conn.execute("DELETE FROM items WHERE path=? AND id<>?", (path, item_id))
         self.conn.execute(
             "UPDATE items SET source_id=?, path=?, folder=?, name=?, size=?, mtime_ns=?, "
-            "content_hash=?, updated_at=? WHERE id=?",
+            "content_hash=COALESCE(?, content_hash), updated_at=? WHERE id=?",
             (source_id, path, folder, name, size, mtime_ns, content_hash, time.time(), item_id),
         )
 

@@ -53,13 +53,15 @@ def algorithm_of(value: str) -> str:
     return name if sep else SHA256
 
 
-def normalize(value: str) -> str:
+def canonical(value: str) -> str:
     """``algorithm:hex`` for any stored value, so old and new spellings compare equal."""
     return value if ":" in value else f"{SHA256}:{value}"
 
 
-def content_hash(data: Any, algorithm: str = PREFERRED) -> str:
-    """The stored form of ``data``'s hash (``data``: bytes or any buffer)."""
+def content_hash(data: Any, algorithm: str | None = None) -> str:
+    """The stored form of ``data``'s hash (``data``: bytes or any buffer); ``algorithm``
+    defaults to :data:`PREFERRED`."""
+    algorithm = algorithm or PREFERRED
     try:
         hex_digest = _HEX_DIGESTS[algorithm]
     except KeyError:
@@ -69,8 +71,20 @@ def content_hash(data: Any, algorithm: str = PREFERRED) -> str:
 
 def content_hashes(data: Any, algorithms: Iterable[str] = ()) -> dict[str, str]:
     """``algorithm -> stored-form hash`` of ``data`` for the preferred algorithm and each of
-    ``algorithms`` (those of the values it will be compared with)."""
-    return {name: content_hash(data, name) for name in sorted({PREFERRED, *algorithms})}
+    ``algorithms`` (those of the values it will be compared with) that this install can
+    compute.
+
+    Why skip rather than fail: a value written with XXH3 before ``xxhash`` went away (a Termux
+    ``pkg upgrade`` drops pip packages), or by a future algorithm, can then only fail to match,
+    so its photo is re-embedded — instead of every photo that is compared with it failing.
+    """
+    out = {PREFERRED: content_hash(data, PREFERRED)}
+    for name in sorted(set(algorithms) - {PREFERRED}):
+        try:
+            out[name] = content_hash(data, name)
+        except (ImportError, ValueError):
+            continue
+    return out
 
 
 class HashLookup:
@@ -81,7 +95,9 @@ class HashLookup:
     """
 
     def __init__(self, hashes_by_id: dict[int, str]) -> None:
-        self._ids = {normalize(value): item_id for item_id, value in hashes_by_id.items()}
+        # Items with equal contents collapse to one id: a second moved copy is then
+        # re-embedded (as a copy), never given another item's vector.
+        self._ids = {canonical(value): item_id for item_id, value in hashes_by_id.items()}
         self.algorithms = frozenset(algorithm_of(value) for value in self._ids)
 
     def __bool__(self) -> bool:

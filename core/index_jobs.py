@@ -11,13 +11,8 @@ import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from huisou.core.content_hash import (
-    PREFERRED,
-    HashLookup,
-    algorithm_of,
-    content_hashes,
-    normalize,
-)
+from huisou.core import content_hash as hashing
+from huisou.core.content_hash import HashLookup, algorithm_of, canonical, content_hashes
 from huisou.core.errors import MediaError, NotAnImage, UnsupportedMedia
 from huisou.core.interfaces import MediaItem, MediaSource
 
@@ -85,12 +80,11 @@ def read_photo(fh: Any, expected_size: int) -> bytes:
 
     Why one read of the size the scan saw: the result is shared, not copied, by the
     ``BytesIO`` the decoder reads and by the hash, where reading 1 MiB chunks and joining them
-    made another copy (0.90 vs 0.73 CPU-ms per 3.7 MB photo, two threads). A file that grew
-    since the scan is still read to its end, within the cap.
+    made another copy (0.90 vs 0.73 CPU-ms per 3.7 MB photo, two threads). The bytes read
+    decide, not the scan's size: a file that grew since is read to its end, within the cap,
+    and one that shrank below the cap is accepted.
     """
-    if expected_size > MAX_PHOTO_BYTES:
-        raise _too_large()
-    chunks = [fh.read(max(expected_size, 0) + 1)]
+    chunks = [fh.read(min(max(expected_size, 0), MAX_PHOTO_BYTES) + 1)]
     total = len(chunks[0])
     while chunks[-1]:
         if total > MAX_PHOTO_BYTES:
@@ -115,8 +109,8 @@ def process_job(library: Library, job: Job, gone: HashLookup, size_hint: int) ->
         if job.old_hash is not None:
             algorithms.add(algorithm_of(job.old_hash))
         hashes = content_hashes(data, algorithms)
-        digest = hashes[PREFERRED]
-        if job.old_hash is not None and normalize(job.old_hash) in hashes.values():
+        digest = hashes[hashing.PREFERRED]
+        if job.old_hash is not None and canonical(job.old_hash) in hashes.values():
             return Same(job, digest)
         gone_id = gone.find(hashes) if job.allow_move and gone else None
         if gone_id is not None:

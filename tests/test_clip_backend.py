@@ -307,6 +307,8 @@ def test_release_from_another_thread_does_not_break_a_batch_in_flight(monkeypatc
     closed = ThreadPoolExecutor(2)
     closed.shutdown()  # what _encode_pool handed out just before another thread released it
     monkeypatch.setattr(backend, "_encode_pool", lambda workers: closed)
-    got = backend.embed_images(prepared)
+    try:
+        got = backend.embed_images(prepared)
+    finally:
+        backend.release()
     assert np.allclose(got, want, atol=1e-6)
-    backend.release()

@@ -117,3 +117,16 @@ def test_palette_with_transparency_uses_rgba_route():
     img.putpalette([255, 0, 0, 0, 255, 0] + [0] * 762)
     img.info["transparency"] = 1
     assert to_rgb(img).getpixel((0, 0)) == (255, 0, 0)
+
+
+def test_normalize_matches_the_reference_formula():
+    """x*a+b in float32 vs open_clip's (x/255 - mean)/std in float64, every 8-bit value."""
+    from huisou.plugins.clip_search.preprocess import normalize
+
+    cfg = PreprocessConfig(size=16)
+    pixels = np.arange(256 * 3, dtype=np.int64).reshape(16, 16, 3) % 256
+    pixels = pixels.astype(np.uint8)[None]
+    got = normalize(pixels, cfg)
+    want = ((pixels / 255.0 - np.asarray(cfg.mean)) / np.asarray(cfg.std)).transpose(0, 3, 1, 2)
+    assert got.dtype == np.float32 and got.shape == (1, 3, 16, 16) and got.flags.c_contiguous
+    assert np.abs(got - want).max() < 2e-6

@@ -41,6 +41,12 @@ def _set_stored_hash(library, path: Path, value: str) -> None:
         )
 
 
+needs_xxhash = pytest.mark.skipif(
+    ch.PREFERRED != ch.XXH3, reason="xxhash is not installed (the SHA-256 fallback is in use)"
+)
+
+
+@needs_xxhash
 def test_values_name_their_algorithm():
     # XXH3-128 of the empty input, from xxHash's own sanity tests.
     assert ch.content_hash(b"", ch.XXH3) == "xxh3-128:99aa06d3014798d86001c324468d497f"
@@ -48,7 +54,7 @@ def test_values_name_their_algorithm():
     assert ch.PREFERRED == ch.XXH3  # xxhash is a dependency wherever it has wheels
     bare = hashlib.sha256(b"abc").hexdigest()  # what libraries before XXH3 stored
     assert ch.algorithm_of(bare) == ch.SHA256
-    assert ch.normalize(bare) == ch.content_hash(b"abc", ch.SHA256)
+    assert ch.canonical(bare) == ch.content_hash(b"abc", ch.SHA256)
     assert ch.algorithm_of("xxh3-128:00") == ch.XXH3
     with pytest.raises(ValueError, match="'md5'"):
         ch.content_hash(b"abc", "md5")
@@ -64,6 +70,7 @@ def test_lookup_matches_across_algorithms():
     assert not ch.HashLookup({})
 
 
+@needs_xxhash
 def test_new_items_get_xxh3_hashes_of_the_whole_file(fake_library, tmp_path):
     root = tmp_path / "photos"
     photo = _photo(root / "a.jpg", (200, 0, 0))
@@ -115,7 +122,6 @@ def test_moved_photo_of_an_old_sha256_library_keeps_its_vector(fake_library, tmp
 def test_without_xxhash_sha256_is_written_and_later_recognised(fake_library, tmp_path, monkeypatch):
     """Termux has no xxhash wheel: such a library must still work once xxhash appears."""
     monkeypatch.setattr(ch, "PREFERRED", ch.SHA256)
-    monkeypatch.setattr(index_jobs, "PREFERRED", ch.SHA256)
     root = tmp_path / "photos"
     photo = _photo(root / "a.jpg", (200, 0, 200))
     fake_library.catalog.add_source("folder", str(root.resolve()))
@@ -158,3 +164,30 @@ def test_read_photo_refuses_files_too_large_to_be_photos(monkeypatch):
     with pytest.raises(NotAnImage, match="too large to be a photo"):
         index_jobs.read_photo(io.BytesIO(b"x" * 30), 5)  # it grew after the scan
     assert index_jobs.read_photo(io.BytesIO(b"x" * 10), 5) == b"x" * 10
+    assert index_jobs.read_photo(io.BytesIO(b"x" * 5), 30) == b"x" * 5  # shrank since the scan
+
+
+@needs_xxhash
+def test_xxh3_values_without_xxhash_reembed_instead_of_failing(fake_library, tmp_path, monkeypatch):
+    """xxhash gone after a library was written with it (a Termux ``pkg upgrade`` drops pip
+    packages): photos compared with XXH3 values are re-embedded, none is marked unreadable."""
+    root = tmp_path / "photos"
+    touched = _photo(root / "a.jpg", (200, 0, 0))
+    deleted = _photo(root / "b.jpg", (0, 200, 0))
+    fake_library.catalog.add_source("folder", str(root.resolve()))
+    _run(fake_library)
+    monkeypatch.setitem(__import__("sys").modules, "xxhash", None)  # import now fails
+    monkeypatch.setattr(ch, "PREFERRED", ch.SHA256)
+    stat = touched.stat()
+    os.utime(touched, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    os.remove(deleted)
+    new = _photo(root / "c.jpg", (0, 0, 200))
+
+    summary = _run(fake_library)
+
+    assert (summary.failed, summary.indexed, summary.removed) == (0, 2, 1)
+    for path in (touched, new):
+        record = fake_library.catalog.item_by_path(str(path.resolve()))
+        assert record["status"] == "indexed"
+        assert record["content_hash"] == ch.content_hash(path.read_bytes(), ch.SHA256)
+    assert fake_library.store.count() == 2

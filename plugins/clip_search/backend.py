@@ -268,8 +268,9 @@ class OnnxClipBackend(EmbeddingBackend):
         arrays = [p if isinstance(p, np.ndarray) else self.prepare_image(p) for p in prepared]
         batch = np.stack(arrays)
         session = self._session("image")
-        name = session.get_inputs()[0].name
-        if session.get_inputs()[0].type == "tensor(uint8)":
+        graph_input = session.get_inputs()[0]
+        name = graph_input.name
+        if graph_input.type == "tensor(uint8)":
             return self._run(session, lambda rows: {name: rows}, batch, parallel=self.threads)
         from huisou.plugins.clip_search.preprocess import normalize
 

@@ -115,9 +115,12 @@ def measure(model_dir: ModelDir, threads: int = 0) -> dict[str, Any]:
     from huisou.plugins.clip_search.backend import OnnxClipBackend
 
     path = str(model_dir.path)
-    fp32 = OnnxClipBackend(path, precision="fp32", threads=threads)
-    int8 = OnnxClipBackend(path, precision="int8", threads=threads)
+    backends: list[OnnxClipBackend] = []
     try:
+        fp32 = OnnxClipBackend(path, precision="fp32", threads=threads)
+        backends.append(fp32)
+        int8 = OnnxClipBackend(path, precision="int8", threads=threads)
+        backends.append(int8)
         images = check_images()
         prepared = [fp32.prepare_image(img) for img in images]
         result: dict[str, Any] = {}
@@ -130,8 +133,8 @@ def measure(model_dir: ModelDir, threads: int = 0) -> dict[str, Any]:
                              "mean_cosine": round(float(cos.mean()), 6)}
         return result
     finally:  # four sessions (~1.4 GB for ViT-B/32): never leave them to a failed run
-        fp32.release()
-        int8.release()
+        for backend in backends:
+            backend.release()
 
 
 def quantize_model(
