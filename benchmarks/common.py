@@ -89,7 +89,7 @@ class ChildRun:
 
 
 def run_child(cmd: Sequence[str], env: dict[str, str] | None = None,
-              timeout: float = 900.0) -> ChildRun:
+              timeout: float = 900.0, cwd: str | None = None) -> ChildRun:
     """Run ``cmd`` to completion: wall time, CPU (``wait4``) and the child's own peak RSS.
 
     Why: ``ru_maxrss`` from ``wait4`` is not the child's alone. Python starts children with
@@ -108,7 +108,7 @@ def run_child(cmd: Sequence[str], env: dict[str, str] | None = None,
 
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), stdout=out, stderr=err, env=env, text=True)
+        proc = subprocess.Popen(list(cmd), stdout=out, stderr=err, env=env, text=True, cwd=cwd)
         box: dict[str, int] = {}
         done = threading.Event()
         sampler = threading.Thread(target=_sample_hwm, args=(proc.pid, box, done), daemon=True)

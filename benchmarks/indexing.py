@@ -8,8 +8,10 @@ One run measures, side by side on the same generated photos and the same CLIP ar
   end to end (process start to exit) in a fresh ``HUISOU_HOME``, for int8 and fp32;
 * **rclip design** (``_rclip_baseline.py``): draft decode, 2 loader threads, batch 8, fp32
   ONNX with 2 threads, fp32 BLOBs in SQLite; end to end as its own process too;
-* **real rclip 4.x** only where a Python >= 3.12 interpreter exists (otherwise reported as
-  not run, with the reason);
+* **real rclip 4.x** (``_rclip_real.py``) where a Python >= 3.12 has it and the model takes
+  256 px (``--arch ViT-B-32-256``, rclip's own architecture): offline, on a stand-in of its
+  model with the benchmark's weights; its indexing time is its first run minus an unchanged
+  re-run (both index + one query). Otherwise reported as not run, with the reason;
 * **ceiling** (``_ceiling.py``): cores / (decode CPU-s + encoder CPU-s per photo).
 
 Runs alternate (a b c, c b a, ...) so machine noise hits every variant alike; medians of N
@@ -28,7 +30,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -36,6 +37,7 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
+import _rclip_real  # noqa: E402
 import bench_models  # noqa: E402
 import photos  # noqa: E402
 from _bench_util import cores_available, huisou_env, median, print_table, run_child, write_json  # noqa: E402
@@ -110,28 +112,6 @@ def run_ceiling(folder: Path, model: Path, precision: str, limit: int) -> dict[s
     return json.loads(child.stdout.strip().splitlines()[-1])
 
 
-def real_rclip_status() -> dict[str, Any]:
-    """rclip 4.x needs Python >= 3.12: find a working one (PATH or pyenv), else say why not."""
-    import glob
-
-    candidates = [shutil.which(n) for n in ("python3.14", "python3.13", "python3.12")]
-    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[2-9]*/bin/python3")))
-    for exe in filter(None, candidates):
-        probe = subprocess.run(
-            [exe, "-c", "import sys; assert sys.version_info >= (3, 12); import rclip"],
-            capture_output=True, text=True)
-        if probe.returncode == 0:
-            return {"run": False, "python": exe, "reason": f"{exe} has rclip, but rclip "
-                    "downloads its model on first use and this benchmark stays offline"}
-        if "ModuleNotFoundError" in probe.stderr:
-            return {"run": False, "python": exe, "reason": f"{exe} (Python >= 3.12) exists but "
-                    "rclip 4.x is not installed in it (it would also need its model download); "
-                    "only the rclip-design baseline ran"}
-    return {"run": False, "reason": f"no Python >= 3.12 on this machine (this is "
-            f"{sys.version.split()[0]}); rclip 4.x requires >= 3.12, so only the "
-            "rclip-design baseline ran"}
-
-
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     good = [r for r in runs if r["ok"]]
     if not good:
@@ -148,7 +128,8 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def bench_set(set_name: str, count: int, model: Path, variants: list[str], repeats: int,
-              ceiling_limit: int, probe_runs: bool = True) -> dict[str, Any]:
+              ceiling_limit: int, probe_runs: bool = True,
+              rclip: dict[str, Any] | None = None) -> dict[str, Any]:
     folder = photos.photo_set(set_name, count)
     info = photos.describe(folder)
     for path in folder.iterdir():  # warm the page cache so no variant pays the first read
@@ -169,6 +150,9 @@ def bench_set(set_name: str, count: int, model: Path, variants: list[str], repea
             probe = cores_available(0.5) if probe_runs else None
             if variant == "baseline":
                 result = run_baseline(folder, model, count)
+            elif variant == "rclip":
+                result = _rclip_real.run(rclip["python"], folder, _rclip_real.standin(model),
+                                         count, TIMEOUT_S)
             else:
                 result = run_huisou(folder, model, variant.split("-")[1], count)
             result["cores_available_before"] = probe
@@ -194,6 +178,12 @@ def bench_set(set_name: str, count: int, model: Path, variants: list[str], repea
                  if a["ok"] and b["ok"]]
         out["ratio_int8_vs_baseline_paired"] = median(pairs)
         out["ratio_int8_vs_baseline_rounds"] = [round(x, 3) for x in pairs]
+    real = summary.get("rclip", {})
+    if real.get("ok") and hint8.get("ok"):
+        pairs = [a["photos_per_s"] / b["photos_per_s"] for a, b in
+                 zip(runs["huisou-int8"], runs["rclip"], strict=True) if a["ok"] and b["ok"]]
+        out["ratio_int8_vs_rclip_paired"] = median(pairs)
+        out["ratio_int8_vs_rclip_rounds"] = [round(x, 3) for x in pairs]
     if base.get("ok") and summary.get("huisou-fp32", {}).get("ok"):
         out["ratio_fp32_vs_baseline"] = summary["huisou-fp32"]["photos_per_s"] / base["photos_per_s"]
     # CPU-based views, robust to other load on a shared machine: CPU seconds per photo, and
@@ -212,8 +202,9 @@ def bench_set(set_name: str, count: int, model: Path, variants: list[str], repea
                  if run["ok"] and c.get("ceiling")]
         out["fraction_of_ceiling_rounds"] = [
             round(run["photos_per_s"] / c["ceiling"], 3) for run, c in pairs]
-        out["fraction_of_ceiling"] = median(
-            [run["photos_per_s"] / c["ceiling"] for run, c in pairs])
+        if pairs:
+            out["fraction_of_ceiling"] = median(
+                [run["photos_per_s"] / c["ceiling"] for run, c in pairs])
         # Steady-state rate (huisou's own Finished.seconds: no interpreter start, model load).
         inner = [count / run["inner_s"] / c["ceiling"] for run, c in pairs if run["inner_s"]]
         if inner:
@@ -226,7 +217,7 @@ def summarise_ceilings(ceilings: list[dict[str, Any]]) -> dict[str, Any]:
     good = [c for c in ceilings if c.get("ceiling")]
     if not good:
         return ceilings[0] if ceilings else {}
-    out: dict[str, Any] = {key: median([c[key] for c in good])
+    out: dict[str, Any] = {key: median([c[key] for c in good if key in c])
                            for key, value in good[0].items() if isinstance(value, float)}
     out.update({key: value for key, value in good[0].items() if not isinstance(value, float)})
     out["rounds"] = [round(c["ceiling"], 2) for c in good]
@@ -256,6 +247,15 @@ def print_results(results: dict[str, Any], arch: str) -> None:
                          s.get("cpu_s"), s.get("peak_rss_mb")])
     print_table(["photos", "variant", "photos/s (median)", "wall s", "CPU s", "peak RSS MB"],
                 rows, title=f"Indexing, model {arch} (random weights)")
+    rows = [[set_name, res["variants"]["rclip"].get("photos_per_s"),
+             median([r["rerun_wall_s"] for r in res["variants"]["rclip"]["runs"] if r["ok"]]
+                    or [0.0]),
+             res.get("ratio_int8_vs_rclip_paired"), res.get("ratio_int8_vs_rclip_rounds")]
+            for set_name, res in results.items() if res["variants"].get("rclip", {}).get("ok")]
+    if rows:
+        print_table(["photos", "real rclip photos/s (first run - re-run)", "its re-run s",
+                     "huisou int8 / real rclip, paired", "per round"], rows,
+                    title="Real rclip 4.x (stand-in model, same architecture and weights)")
     rows = []
     for set_name, res in results.items():
         c = res["ceiling"]
@@ -291,7 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=96, help="photos per set")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--arch", default="ViT-B-32")
-    parser.add_argument("--variants", default="huisou-int8,huisou-fp32,baseline")
+    parser.add_argument("--variants", default="huisou-int8,huisou-fp32,baseline,rclip",
+                        help="rclip = real rclip 4.x, run only where it is installed and the "
+                        "model takes 256 px (--arch ViT-B-32-256)")
     parser.add_argument("--ceiling-photos", type=int, default=32)
     parser.add_argument("--smoke", action="store_true", help="tiny model and photos (CI)")
     parser.add_argument("--name", help="JSON name (default: indexing[-ARCH])")
@@ -308,8 +310,12 @@ def main(argv: list[str] | None = None) -> int:
             model, arch = bench_models.ensure(args.arch), args.arch
         sets, count, repeats = args.sets.split(","), args.count, args.repeats
     variants = args.variants.split(",")
+    rclip = _rclip_real.status(model)
+    if "rclip" in variants and not rclip["run"]:
+        variants.remove("rclip")
+        print(f"real rclip 4.x: not run ({rclip['reason']})", file=sys.stderr)
     results = {s: bench_set(s, count, model, variants, repeats, args.ceiling_photos,
-                            probe_runs=not args.smoke) for s in sets}
+                            probe_runs=not args.smoke, rclip=rclip) for s in sets}
     print_results(results, arch)
     for set_name, res in results.items():
         low = min(res["cores_available"])
@@ -321,8 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     verdict = targets(results[main_set])
     for name, t in verdict.items():
         print(f"target {name}: {t['value']} vs {t['target']} -> {'met' if t['met'] else 'MISSED'}")
-    rclip = real_rclip_status()
-    print(f"real rclip 4.x: not run ({rclip['reason']})" if not rclip["run"] else "real rclip ran")
+    print(f"real rclip 4.x: {'ran' if 'rclip' in variants else 'not run'} "
+          f"({rclip.get('reason') or rclip.get('python')})")
     name = args.name or ("indexing" if arch == "ViT-B-32" else f"indexing-{arch}")
     path = write_json("indexing-smoke" if args.smoke else name, {
         "model": {"arch": arch, "path": str(model)},
