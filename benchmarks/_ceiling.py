@@ -54,9 +54,9 @@ def measure(photos: Path, model: str, precision: str, limit: int, batch: int) ->
     read_cpu = decode_cpu = prepare_cpu = 0.0
     prepared = []
     for path in files:
-        size = path.stat().st_size  # the indexer has it from the scan
+        nbytes = path.stat().st_size  # the indexer has it from the scan
         t0 = time.thread_time()
-        data = read_and_hash(path, size)
+        data = read_and_hash(path, nbytes)
         t1 = time.thread_time()
         decoded = decode(io.BytesIO(data), str(path), size)
         t2 = time.thread_time()

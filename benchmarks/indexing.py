@@ -323,6 +323,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"WARNING: {set_name}: only {low} of {os.cpu_count()} cores were available "
                   f"(busy-loop probe before/after: {res['cores_available']}); other load on "
                   "this machine makes the wall-clock numbers unreliable, prefer the CPU views")
+        over = [x for x in res.get("fraction_of_ceiling_rounds", []) if x > 1.0]
+        if over:
+            print(f"WARNING: {set_name}: huisou beat the ceiling measured before it "
+                  f"({over}): that ceiling measurement caught a slow moment, or is wrong")
     main_set = "12mp" if "12mp" in results else sets[0]
     verdict = targets(results[main_set])
     for name, t in verdict.items():
