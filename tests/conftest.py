@@ -9,6 +9,15 @@ import pytest
 DATA = Path(__file__).parent / "data"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_huisou_home(tmp_path_factory):
+    """No test writes to the real data directory (model digests, libraries): HUISOU_HOME is a
+    temp dir for the whole session; tests that need their own still set it themselves."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HUISOU_HOME", str(tmp_path_factory.mktemp("session-huisou-home")))
+        yield
+
+
 @pytest.fixture
 def fake_host():
     """A host with the built-ins and the fake backend/store, no entry points."""

@@ -37,7 +37,6 @@ TOWERS: tuple[str, ...] = ("visual", "textual")
 INT8_NAME = "model_int8.onnx"
 FP32_NAME = "model.onnx"
 QUANT_RECORD = "quantization.json"
-DIGEST_CACHE = ".huisou-digests.json"
 
 
 class InvalidModelDir(HuisouError):
@@ -150,33 +149,11 @@ class ModelDir:
     # -- identity ----------------------------------------------------------------------------
 
     def file_digest(self, rel: str) -> str:
-        """sha256 of a file, cached in ``.huisou-digests.json`` by (size, mtime).
+        """sha256 of a file of this model, remembered by (path, size, mtime) under huisou's
+        data directory (:mod:`.digest_cache`)."""
+        from huisou.plugins.clip_search.digest_cache import cached_sha256
 
-        Why cached: hashing a 350 MB tower costs about a second and the fingerprint is needed
-        on every run; the cache is keyed by size and mtime so a replaced file is re-hashed.
-        """
-        target = self.path / rel
-        stat = target.stat()
-        key = f"{stat.st_size}:{stat.st_mtime_ns}"
-        cache_path = self.path / DIGEST_CACHE
-        cache: dict[str, Any] = {}
-        if cache_path.is_file():
-            try:
-                cache = json.loads(cache_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                cache = {}
-        entry = cache.get(rel)
-        if isinstance(entry, dict) and entry.get("key") == key and entry.get("sha256"):
-            return str(entry["sha256"])
-        digest = sha256_file(target)
-        cache[rel] = {"key": key, "sha256": digest}
-        try:
-            tmp = cache_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(cache, indent=1), encoding="utf-8")
-            tmp.replace(cache_path)
-        except OSError:
-            pass  # read-only model directory: hash again next time
-        return digest
+        return cached_sha256(self.path / rel)
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
