@@ -1,0 +1,98 @@
+"""The catalog's schema: numbered migrations and the columns of ``items``.
+
+Kept apart from :mod:`huisou.core.catalog` (which reads and writes) so the schema's history
+reads in one place. Rules: never edit a released migration, append a new one (a library
+records how far it got in ``PRAGMA user_version``); statements are separated by ``;``.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: initial schema
+    """
+    CREATE TABLE sources (
+        id INTEGER PRIMARY KEY,
+        type TEXT NOT NULL,
+        root TEXT NOT NULL,
+        options TEXT NOT NULL DEFAULT '{}',
+        added_at REAL NOT NULL,
+        last_indexed_at REAL,
+        UNIQUE (type, root)
+    );
+    CREATE TABLE items (
+        id INTEGER PRIMARY KEY,
+        source_id INTEGER REFERENCES sources(id) ON DELETE SET NULL,
+        path TEXT NOT NULL UNIQUE,
+        folder TEXT NOT NULL,
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        content_hash TEXT,
+        status TEXT NOT NULL,
+        error TEXT,
+        format TEXT,
+        width INTEGER,
+        height INTEGER,
+        orientation INTEGER,
+        taken_at TEXT,
+        taken_at_source TEXT,
+        camera_make TEXT,
+        camera_model TEXT,
+        gps_lat REAL,
+        gps_lon REAL,
+        group_key TEXT,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX items_folder ON items (folder);
+    CREATE INDEX items_hash ON items (content_hash);
+    CREATE INDEX items_taken_at ON items (taken_at);
+    CREATE INDEX items_source ON items (source_id);
+    CREATE TABLE models (
+        fingerprint TEXT PRIMARY KEY,
+        backend TEXT NOT NULL,
+        name TEXT,
+        dimensions INTEGER NOT NULL,
+        store TEXT,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE embeddings (
+        item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        model TEXT NOT NULL REFERENCES models(fingerprint) ON DELETE CASCADE,
+        PRIMARY KEY (item_id, model)
+    ) WITHOUT ROWID;
+    CREATE INDEX embeddings_model ON embeddings (model);
+    """,
+    # 2: which model's index run completed last (searches default to it)
+    """
+    ALTER TABLE models ADD COLUMN completed_at REAL;
+    """,
+)
+
+METADATA_COLUMNS = (
+    "format",
+    "width",
+    "height",
+    "orientation",
+    "taken_at",
+    "taken_at_source",
+    "camera_make",
+    "camera_model",
+    "gps_lat",
+    "gps_lon",
+)
+#: Every column of ``items``, in table order (metadata columns are what extractors fill).
+ITEM_COLUMNS = (
+    "id",
+    "source_id",
+    "path",
+    "folder",
+    "name",
+    "size",
+    "mtime_ns",
+    "content_hash",
+    "status",
+    "error",
+    *METADATA_COLUMNS,
+    "group_key",
+    "updated_at",
+)
