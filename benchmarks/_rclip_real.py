@@ -15,6 +15,7 @@ stand in; ``status`` says why rclip was not run otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import gzip
 import json
@@ -44,11 +45,12 @@ def status(model: Path) -> dict[str, Any]:
         if not Path(exe).exists():
             continue
         probe = subprocess.run(
-            [exe, "-c", "import sys; assert sys.version_info >= (3, 12); "
+            [exe, "-c", "import sys; assert sys.version_info >= (3, 12), 'old'; "
              "import importlib.metadata as m; print(m.version('rclip'))"],
             capture_output=True, text=True)
         if probe.returncode != 0:
-            seen_python = seen_python or exe
+            if "AssertionError" not in probe.stderr:  # a Python >= 3.12 without rclip
+                seen_python = seen_python or exe
             continue
         version = probe.stdout.strip()
         if not version.startswith("4."):
@@ -75,8 +77,11 @@ def _image_size(model: Path) -> int:
 def standin(model: Path) -> Path:
     """rclip's data-directory layout for ``model`` (built once, cached next to the models)."""
     out = cache_dir() / "rclip-standin" / model.name
-    if (out / "done").is_file():
-        return out
+    source = {rel: _stat_key(model / rel) for rel in
+              ("visual/model.onnx", "textual/model.onnx", "textual/tokenizer.json")}
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads((out / "done").read_text()) == {"from": str(model), "files": source}:
+            return out
     tmp = Path(tempfile.mkdtemp(prefix=".rclip-", dir=out.parent.parent))
     try:
         (tmp / MODEL_SUBDIR).mkdir()
@@ -90,7 +95,7 @@ def standin(model: Path) -> Path:
             fh.write("#version: 0.2\n" + "\n".join(lines) + "\n")
         for name in LEGAL_FILES:
             (tmp / name).write_text("random-weight stand-in for benchmarking; not rclip's model\n")
-        (tmp / "done").write_text(json.dumps({"from": str(model)}) + "\n")
+        (tmp / "done").write_text(json.dumps({"from": str(model), "files": source}) + "\n")
         if out.exists():
             shutil.rmtree(out)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -99,6 +104,11 @@ def standin(model: Path) -> Path:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def _stat_key(path: Path) -> str:
+    stat = path.stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def _rename_tower(src: Path, dst: Path, cast_input_to_int32: bool | None) -> None:

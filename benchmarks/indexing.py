@@ -122,7 +122,8 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "wall_s": median([r["wall_s"] for r in good]),
         "cpu_s": median([r["cpu_s"] for r in good]),
         "peak_rss_mb": max(r["peak_rss_mb"] for r in good),
-        "inner_s": median([r["inner_s"] for r in good if r["inner_s"] is not None] or [0.0]),
+        "inner_s": median(inner) if (inner := [r["inner_s"] for r in good
+                                                  if r["inner_s"] is not None]) else None,
         "runs": runs,
     }
 
@@ -310,10 +311,12 @@ def main(argv: list[str] | None = None) -> int:
             model, arch = bench_models.ensure(args.arch), args.arch
         sets, count, repeats = args.sets.split(","), args.count, args.repeats
     variants = args.variants.split(",")
-    rclip = _rclip_real.status(model)
-    if "rclip" in variants and not rclip["run"]:
-        variants.remove("rclip")
-        print(f"real rclip 4.x: not run ({rclip['reason']})", file=sys.stderr)
+    rclip: dict[str, Any] = {"run": False, "reason": "not requested (--variants)"}
+    if "rclip" in variants:
+        rclip = _rclip_real.status(model)
+        if not rclip["run"]:
+            variants.remove("rclip")
+            print(f"real rclip 4.x: not run ({rclip['reason']})", file=sys.stderr)
     results = {s: bench_set(s, count, model, variants, repeats, args.ceiling_photos,
                             probe_runs=not args.smoke, rclip=rclip) for s in sets}
     print_results(results, arch)
@@ -331,8 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     verdict = targets(results[main_set])
     for name, t in verdict.items():
         print(f"target {name}: {t['value']} vs {t['target']} -> {'met' if t['met'] else 'MISSED'}")
-    print(f"real rclip 4.x: {'ran' if 'rclip' in variants else 'not run'} "
-          f"({rclip.get('reason') or rclip.get('python')})")
+    print(f"real rclip 4.x: ran ({rclip['python']}, rclip {rclip['version']})" if rclip["run"]
+          else f"real rclip 4.x: not run ({rclip['reason']})")
     name = args.name or ("indexing" if arch == "ViT-B-32" else f"indexing-{arch}")
     path = write_json("indexing-smoke" if args.smoke else name, {
         "model": {"arch": arch, "path": str(model)},

@@ -15,6 +15,7 @@ def _isolated_huisou_home(tmp_path_factory):
     temp dir for the whole session; tests that need their own still set it themselves."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HUISOU_HOME", str(tmp_path_factory.mktemp("session-huisou-home")))
+        patch.delenv("HUISOU_CONFIG", raising=False)
         yield
 
 

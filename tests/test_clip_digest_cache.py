@@ -53,10 +53,27 @@ def test_a_replaced_file_is_hashed_again(tmp_path, monkeypatch):
     rel = "visual/preprocess_cfg.json"
     first = ModelDir.open(model).file_digest(rel)
     path = model / rel
-    path.write_text(path.read_text() + " ")
-    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    text = path.read_text()
+    mtime = path.stat().st_mtime_ns
+    path.write_text(text.replace("bicubic", "BICUBIC"))  # same size, other bytes
+    os.utime(path, ns=(mtime, mtime))  # and the old mtime, as cp -p would leave it
     second = ModelDir.open(model).file_digest(rel)
+    assert path.stat().st_size == len(text.encode())
     assert first != second == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_cache_keeps_the_most_recent_entries(tmp_path, monkeypatch):
+    monkeypatch.setenv("HUISOU_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(digest_cache, "MAX_ENTRIES", 2)
+    files = []
+    for name in ("a", "b", "c"):
+        files.append(tmp_path / name)
+        files[-1].write_text(name)
+        digest_cache.cached_sha256(files[-1])
+    import json
+
+    kept = json.loads(digest_cache.cache_path().read_text())
+    assert list(kept) == [str(files[1].resolve()), str(files[2].resolve())]
 
 
 def test_an_unwritable_cache_only_costs_a_hash(tmp_path, monkeypatch):

@@ -2,7 +2,7 @@
 
 Why remembered: a model's fingerprint (which names its vector space) hashes both tower files,
 and hashing 350 MB costs about a second on every ``huisou search``. Entries are keyed by the
-file's resolved path, size and mtime, so a replaced file is hashed again.
+file's resolved path, size, mtime, inode and ctime, so a replaced file is hashed again.
 
 Why not in the model directory, as before: that directory may be read-only or shared (an
 Immich model cache, a system-wide models folder); a read-only one meant hashing on every run,
@@ -18,6 +18,10 @@ from pathlib import Path
 from typing import Any
 
 CACHE_FILE = "model-digests.json"
+#: Entries kept (the most recently hashed): model files, so a few dozen in practice. Pruning by
+#: count, not by "does the file exist now", keeps models on an unmounted drive cached and never
+#: stats every entry (a stale network mount can block a stat).
+MAX_ENTRIES = 256
 
 
 def cache_path() -> Path:
@@ -32,14 +36,16 @@ def cached_sha256(path: Path) -> str:
 
     target = path.resolve()
     stat = target.stat()
-    key = f"{stat.st_size}:{stat.st_mtime_ns}"
+    # inode and ctime too: a same-size copy that keeps the mtime (cp -p, rsync -t) is new
+    key = f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}:{stat.st_ctime_ns}"
     entry = _load().get(str(target))
     if isinstance(entry, dict) and entry.get("key") == key and entry.get("sha256"):
         return str(entry["sha256"])
     digest = sha256_file(target)
     cache = _load()  # again: another process may have added entries while this one hashed
-    cache[str(target)] = {"key": key, "sha256": digest}
-    _save({name: value for name, value in cache.items() if os.path.exists(name)})
+    cache.pop(str(target), None)
+    cache[str(target)] = {"key": key, "sha256": digest}  # last: the most recent
+    _save(dict(list(cache.items())[-MAX_ENTRIES:]))
     return digest
 
 
