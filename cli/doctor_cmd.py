@@ -49,6 +49,14 @@ def collect(config: Config) -> dict[str, Any]:
         }
     except Exception as exc:
         facts["onnxruntime"] = {"error": f"{type(exc).__name__}: {exc}"}
+    from huisou.core import content_hash
+
+    facts["content_hash"] = {"algorithm": content_hash.PREFERRED, "xxhash": _version("xxhash")}
+    if content_hash.PREFERRED != content_hash.XXH3:
+        facts["content_hash"]["hint"] = (
+            "pip install xxhash: hashing each photo (to recognise moved ones) gets several "
+            "times cheaper; hashes already stored keep matching"
+        )
     facts["heif"] = (
         {"pillow_heif": _version("pillow-heif")}
         if importlib.util.find_spec("pillow_heif")
@@ -72,7 +80,8 @@ def collect(config: Config) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True)
 @library_options
 def doctor(as_json: bool, config: Config) -> None:
-    """Python/SQLite versions, extension loading, vector store, ONNX providers, HEIF, storage."""
+    """Python/SQLite versions, extension loading, vector store, ONNX providers, content
+    hashing, HEIF, storage."""
     facts = collect(config)
     if as_json:
         print_json(facts)
