@@ -162,15 +162,25 @@ class Catalog:
         ).fetchone()
         return dict(zip(ITEM_COLUMNS, row, strict=True)) if row else None
 
-    def items_by_ids(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    def items_by_ids(
+        self, ids: Sequence[int], embedded_for: str | None = None
+    ) -> dict[int, dict[str, Any]]:
+        """``id -> item`` for the ids that exist; with ``embedded_for``, only items that have a
+        vector of that model. Why that matters: SQLite reuses the highest ids after a delete,
+        and another model's store may still hold the old photo's vector under such an id."""
         out: dict[int, dict[str, Any]] = {}
         ids = list(ids)
+        embedded = (
+            " AND EXISTS (SELECT 1 FROM embeddings WHERE item_id=items.id AND model=?)"
+            if embedded_for
+            else ""
+        )
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             rows = self.conn.execute(
                 f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE id IN "
-                f"({','.join('?' * len(chunk))})",
-                chunk,
+                f"({','.join('?' * len(chunk))}){embedded}",
+                [*chunk, embedded_for] if embedded_for else chunk,
             )
             for row in rows:
                 out[row[0]] = dict(zip(ITEM_COLUMNS, row, strict=True))

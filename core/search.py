@@ -164,10 +164,13 @@ class Searcher:
             if not candidates:
                 return []
         k = top
+        model = library.backend.model_fingerprint
         for _attempt in range(4):
             pairs = library.store.search(vector, k, candidates)
-            rows = library.catalog.items_by_ids([item_id for item_id, _ in pairs])
-            stale = len(pairs) - len(rows)  # vectors whose photo the catalog has forgotten
+            rows = library.catalog.items_by_ids([item_id for item_id, _ in pairs], model)
+            # stale: vectors whose photo the catalog has forgotten, or whose id now names a
+            # photo this model has not embedded (ids are reused; see Catalog.items_by_ids)
+            stale = len(pairs) - len(rows)
             if stale == 0 or len(pairs) < k:
                 break
             k += stale * 2  # ask again so stale vectors never cost the user results

@@ -82,3 +82,37 @@ def test_a_library_at_schema_1_is_migrated(tmp_path):
     catalog.mark_model_complete("m1")
     assert catalog.last_model() == ("fake", "old")
     catalog.close()
+
+
+def test_another_models_leftover_vectors_never_name_a_new_photo(tmp_path):
+    """SQLite reuses the highest rowids once they are deleted. A photo removed while model B
+    was in use leaves its vector in model A's store; a new photo that gets the same id must
+    not be found through that vector when searching with A (it has no A vector yet)."""
+    import sys
+
+    sys.path.insert(0, str(MODELS))
+    from shapes import make_shape_image
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    new.mkdir()
+    for i in range(3):
+        make_shape_image("red", "circle", seed=i).save(old / f"red-circle-{i}.png")
+    for i in range(3):
+        make_shape_image("blue", "square", seed=10 + i).save(new / f"blue-square-{i}.png")
+    db = tmp_path / "library.db"
+    tiny, toy = str(MODELS / "tiny_clip"), str(MODELS / "toy_shapes")
+    with _library(db, toy) as a:
+        a.catalog.add_source("folder", str(old))
+        list(Indexer(a).run())
+        old_ids = sorted(a.store.ids())
+    with _library(db, tiny) as b:
+        list(Indexer(b).run())
+        source_id = b.catalog.sources()[0].id
+        b.remove_source(source_id)  # cleans B's store; A's keeps the red circles' vectors
+        b.catalog.add_source("folder", str(new))
+        list(Indexer(b).run())
+        assert sorted(r["id"] for r in b.catalog.items_by_ids(old_ids).values()) == old_ids
+    with _library(db, toy) as a:
+        hits = Searcher(a).search("red circle", top=10)
+    assert [hit.path for hit in hits] == []  # no blue square posing as a red circle
