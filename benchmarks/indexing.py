@@ -137,9 +137,10 @@ def bench_set(set_name: str, count: int, model: Path, variants: list[str], repea
         path.read_bytes()
     available_before = cores_available(1.0 if probe_runs else 0.2)
     limit = min(ceiling_limit, count)
-    # The ceiling is measured right before each huisou-int8 run, not once: a shared host's
-    # speed drifts by 10-20 % over minutes (seen: 29.9 then 26.7 photos/s in one run), and
-    # a ceiling measured at another moment than the run it divides is that much off.
+    # The ceiling is measured right before and right after each huisou-int8 run, not once: a
+    # shared host's speed drifts by 10-20 % over minutes (seen: 29.9 then 26.7 photos/s in one
+    # run), and a ceiling measured at another moment than the run it divides is that much off;
+    # one measurement just before still let a slow few seconds decide a round (100.5 %).
     ceilings: list[dict[str, Any]] = []
     if "huisou-int8" not in variants:
         ceilings.append(run_ceiling(folder, model, "int8", limit))
@@ -147,7 +148,7 @@ def bench_set(set_name: str, count: int, model: Path, variants: list[str], repea
     for r in range(repeats):
         for variant in (variants if r % 2 == 0 else list(reversed(variants))):
             if variant == "huisou-int8":
-                ceilings.append(run_ceiling(folder, model, "int8", limit))
+                before = run_ceiling(folder, model, "int8", limit)
             probe = cores_available(0.5) if probe_runs else None
             if variant == "baseline":
                 result = run_baseline(folder, model, count)
@@ -158,6 +159,8 @@ def bench_set(set_name: str, count: int, model: Path, variants: list[str], repea
                 result = run_huisou(folder, model, variant.split("-")[1], count)
             result["cores_available_before"] = probe
             runs[variant].append(result)
+            if variant == "huisou-int8":
+                ceilings.append(bracket(before, run_ceiling(folder, model, "int8", limit)))
             print(f"  {set_name} run {r + 1}/{repeats} {variant}: cores {probe}, "
                   f"{result['photos_per_s'] or 'FAILED'} photos/s, "
                   f"{result['peak_rss_mb']} MB{'' if result['ok'] else ' ' + str(result['error'])}",
@@ -213,6 +216,17 @@ def bench_set(set_name: str, count: int, model: Path, variants: list[str], repea
     return out
 
 
+def bracket(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """One ceiling from measurements before and after a run: mean CPU costs per photo."""
+    if not (before.get("ceiling") and after.get("ceiling")):
+        return before if before.get("ceiling") else after
+    out = {key: (value + after[key]) / 2 if isinstance(value, float) and key in after else value
+           for key, value in before.items()}
+    out["ceiling"] = out["cores"] / (out["decode_cpu_s"] + out["encoder_cpu_s"])
+    out["before_after"] = [round(before["ceiling"], 2), round(after["ceiling"], 2)]
+    return out
+
+
 def summarise_ceilings(ceilings: list[dict[str, Any]]) -> dict[str, Any]:
     """Per-field medians of the ceiling measurements, with each round's value kept."""
     good = [c for c in ceilings if c.get("ceiling")]
@@ -220,8 +234,10 @@ def summarise_ceilings(ceilings: list[dict[str, Any]]) -> dict[str, Any]:
         return ceilings[0] if ceilings else {}
     out: dict[str, Any] = {key: median([c[key] for c in good if key in c])
                            for key, value in good[0].items() if isinstance(value, float)}
-    out.update({key: value for key, value in good[0].items() if not isinstance(value, float)})
+    out.update({key: value for key, value in good[0].items()
+                if not isinstance(value, float) and key != "before_after"})
     out["rounds"] = [round(c["ceiling"], 2) for c in good]
+    out["rounds_before_after"] = [c.get("before_after") for c in good]
     return out
 
 
