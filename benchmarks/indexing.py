@@ -174,20 +174,14 @@ def bench_set(set_name: str, count: int, model: Path, variants: list[str], repea
     hint8 = summary.get("huisou-int8", {})
     if base.get("ok") and hint8.get("ok"):
         out["ratio_int8_vs_baseline"] = hint8["photos_per_s"] / base["photos_per_s"]
-    if base.get("ok") and hint8.get("ok"):
-        # Runs of one round are adjacent in time and share its load: the median of the
-        # per-round ratios is steadier than the ratio of medians on a busy machine.
-        pairs = [a["photos_per_s"] / b["photos_per_s"] for a, b in
-                 zip(runs["huisou-int8"], runs["baseline"], strict=True)
-                 if a["ok"] and b["ok"]]
-        out["ratio_int8_vs_baseline_paired"] = median(pairs)
-        out["ratio_int8_vs_baseline_rounds"] = [round(x, 3) for x in pairs]
-    real = summary.get("rclip", {})
-    if real.get("ok") and hint8.get("ok"):
-        pairs = [a["photos_per_s"] / b["photos_per_s"] for a, b in
-                 zip(runs["huisou-int8"], runs["rclip"], strict=True) if a["ok"] and b["ok"]]
-        out["ratio_int8_vs_rclip_paired"] = median(pairs)
-        out["ratio_int8_vs_rclip_rounds"] = [round(x, 3) for x in pairs]
+    for other in ("baseline", "rclip"):
+        if hint8.get("ok") and summary.get(other, {}).get("ok"):
+            # Runs of one round are adjacent in time and share its load: the median of the
+            # per-round ratios is steadier than the ratio of medians on a busy machine.
+            pairs = [a["photos_per_s"] / b["photos_per_s"] for a, b in
+                     zip(runs["huisou-int8"], runs[other], strict=True) if a["ok"] and b["ok"]]
+            out[f"ratio_int8_vs_{other}_paired"] = median(pairs)
+            out[f"ratio_int8_vs_{other}_rounds"] = [round(x, 3) for x in pairs]
     if base.get("ok") and summary.get("huisou-fp32", {}).get("ok"):
         out["ratio_fp32_vs_baseline"] = summary["huisou-fp32"]["photos_per_s"] / base["photos_per_s"]
     # CPU-based views, robust to other load on a shared machine: CPU seconds per photo, and
@@ -201,7 +195,7 @@ def bench_set(set_name: str, count: int, model: Path, variants: list[str], repea
         work = ceiling["decode_cpu_s"] + ceiling["encoder_cpu_s"]
         out["cpu_efficiency_int8"] = work / hint8["cpu_s_per_photo"]
     if hint8.get("ok") and ceiling.get("ceiling"):
-        # Each run against the ceiling measured just before it; the median of those.
+        # Each run against the ceiling measured around it (bracket); the median of those.
         pairs = [(run, c) for run, c in zip(runs["huisou-int8"], ceilings, strict=True)
                  if run["ok"] and c.get("ceiling")]
         out["fraction_of_ceiling_rounds"] = [

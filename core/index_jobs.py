@@ -71,10 +71,6 @@ READ_CHUNK = 1 << 20
 MAX_PHOTO_BYTES = 256 << 20
 
 
-def _too_large() -> NotAnImage:
-    return NotAnImage(f"larger than {MAX_PHOTO_BYTES >> 20} MiB: too large to be a photo")
-
-
 def read_photo(fh: Any, expected_size: int) -> bytes:
     """The whole file in one ``bytes``, refusing files too large to be a photo.
 
@@ -88,7 +84,7 @@ def read_photo(fh: Any, expected_size: int) -> bytes:
     total = len(chunks[0])
     while chunks[-1]:
         if total > MAX_PHOTO_BYTES:
-            raise _too_large()
+            raise NotAnImage(f"larger than {MAX_PHOTO_BYTES >> 20} MiB: too large to be a photo")
         chunks.append(fh.read(READ_CHUNK))
         total += len(chunks[-1])
     return chunks[0] if len(chunks) <= 2 else b"".join(chunks)

@@ -31,7 +31,8 @@ def cache_path() -> Path:
 
 
 def cached_sha256(path: Path) -> str:
-    """The hex sha256 of ``path``, hashed only when the cache has no entry for its size+mtime."""
+    """The hex sha256 of ``path``, hashed only when the cache has no entry for it as it is now
+    (same size, mtime, inode and ctime)."""
     from huisou.plugins.clip_search.modeldir import sha256_file
 
     target = path.resolve()

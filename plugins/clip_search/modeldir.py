@@ -149,8 +149,8 @@ class ModelDir:
     # -- identity ----------------------------------------------------------------------------
 
     def file_digest(self, rel: str) -> str:
-        """sha256 of a file of this model, remembered by (path, size, mtime) under huisou's
-        data directory (:mod:`.digest_cache`)."""
+        """sha256 of a file of this model, remembered under huisou's data directory
+        (:mod:`.digest_cache`)."""
         from huisou.plugins.clip_search.digest_cache import cached_sha256
 
         return cached_sha256(self.path / rel)
