@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-from huisou.core.config import Config, load_config
+from huisou.core.config import BOUNDS, Config, load_config
 
 
 def library_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -23,7 +23,11 @@ def library_options(func: Callable[..., Any]) -> Callable[..., Any]:
     @click.option(
         "--precision", type=click.Choice(["auto", "int8", "fp32"]), help="Model precision."
     )
-    @click.option("--threads", type=int, help="Worker threads (default: all cores).")
+    @click.option(
+        "--threads",
+        type=click.IntRange(*BOUNDS["threads"]),
+        help="Worker threads (default: all cores).",
+    )
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         overrides = {
@@ -37,6 +41,31 @@ def library_options(func: Callable[..., Any]) -> Callable[..., Any]:
         return func(*args, **kwargs)
 
     return wrapper
+
+
+def folder_argument(path: str, param_hint: str) -> str:
+    """The absolute form of a folder argument, or a usage error (exit 2) when ``path`` is
+    missing, a file, or does not exist: every command treats a bad folder the same way."""
+    if not path:
+        raise click.BadParameter("a folder is required", param_hint=param_hint)
+    if not os.path.isdir(path):
+        what = "is a file, not a folder" if os.path.exists(path) else "is not an existing folder"
+        raise click.BadParameter(f"{path!r} {what}", param_hint=param_hint)
+    return os.path.abspath(path)
+
+
+def covering_source(records: list[Any], type_id: str, root: str) -> Any:
+    """The existing folder source whose root holds ``root`` (strictly inside it), if any.
+
+    A nested folder is not a source of its own: the outer source's scan already owns its
+    photos, so a second source would stay "not indexed" forever.
+    """
+    if type_id != "folder":
+        return None
+    for record in records:
+        if record.type == "folder" and root.startswith(record.root.rstrip(os.sep) + os.sep):
+            return record
+    return None
 
 
 def open_library(config: Config) -> Any:

@@ -8,12 +8,19 @@ import threading
 from typing import Any
 
 import click
-from huisou.cli.common import library_options, open_library, parse_source_options, print_json
+from huisou.cli.common import (
+    covering_source,
+    folder_argument,
+    library_options,
+    open_library,
+    parse_source_options,
+    print_json,
+)
 from huisou.core.config import Config
 
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path(file_okay=False))
+@click.argument("paths", nargs=-1)
 @click.option(
     "--source",
     "source_type",
@@ -63,17 +70,28 @@ def index(
     if exclude:
         options["exclude"] = list(exclude)
     records = []
-    targets = [os.path.abspath(p) for p in paths]
+    targets = [folder_argument(p, "PATHS") if type_id == "folder" else os.path.abspath(p)
+               for p in paths]
     if root:
         targets.append(os.path.abspath(root))
     if not targets and source_type:
         targets = [""]  # the source type's own default location
     if targets:
+        library.store  # noqa: B018 - a model or store that fails must not leave a source behind
         cls = library.host.get_source_class(type_id)
         for target in targets:
-            if type_id == "folder" and not os.path.isdir(target):
-                raise HuisouError(f"not a folder: {target}")
             resolved = cls.resolve_root(target) if hasattr(cls, "resolve_root") else target
+            covering = covering_source(catalog.sources(), type_id, resolved)
+            if covering is not None:
+                if not as_json:
+                    click.echo(
+                        f"{resolved} is inside source {covering.id} ({covering.root}); "
+                        "indexing that source",
+                        err=True,
+                    )
+                if covering not in records:
+                    records.append(covering)
+                continue
             source_id = catalog.add_source(type_id, resolved, options)
             records.append(next(r for r in catalog.sources() if r.id == source_id))
     else:

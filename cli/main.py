@@ -108,12 +108,21 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(EXIT_INTERRUPTED)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.UsageError as exc:  # also BadParameter, NoSuchOption, MissingParameter
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+        click.echo(f"huisou: error: {_one_line(exc.format_message())}{hint}", err=True)
+        sys.exit(EXIT_USAGE)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"huisou: error: {_one_line(exc.format_message())}", err=True)
         sys.exit(exc.exit_code)
     except HuisouError as exc:
-        click.echo(f"huisou: error: {exc}", err=True)
+        click.echo(f"huisou: error: {_one_line(str(exc))}", err=True)
         sys.exit(EXIT_FAILURE)
     except BrokenPipeError:
         sys.exit(EXIT_OK)
     sys.exit(EXIT_OK)
+
+
+def _one_line(message: str) -> str:
+    """Errors are one line: messages that quote several lines are joined."""
+    return " ".join(part.strip() for part in message.splitlines() if part.strip())

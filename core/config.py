@@ -80,8 +80,24 @@ class Config:
         return asdict(self)
 
 
+#: Inclusive bounds of the numeric settings: beyond them a value is a typo, not a wish
+#: (``threads = 100000`` ran for minutes creating threads; a batch of a million photos
+#: would hold a million decoded images).
+BOUNDS: dict[str, tuple[int, int]] = {"threads": (0, 256), "batch_size": (1, 1024)}
+CHOICES: dict[str, tuple[str, ...]] = {"precision": ("auto", "int8", "fp32")}
+#: Settings that name files: relative values in ``config.toml`` are read against the
+#: directory of that file (not the current directory, which changes from run to run).
+PATH_KEYS = ("db", "plugins_dir", "models_dir")
+#: Tables of ``config.toml`` handed to plugins as they are.
+TABLES = ("store_options",)
+
+
 def load_config(path: Path | None = None, **overrides: Any) -> Config:
-    """Read ``config.toml`` (absent is fine) and apply non-None ``overrides``."""
+    """Read ``config.toml`` (absent is fine) and apply non-None ``overrides``.
+
+    Every key is checked (type, bounds, spelling), so a typo fails with one line naming
+    the file and the key instead of being ignored or exhausting the machine.
+    """
     path = path or config_path()
     values: dict[str, Any] = {}
     if path.exists():
@@ -90,19 +106,42 @@ def load_config(path: Path | None = None, **overrides: Any) -> Config:
                 values = tomllib.load(fh)
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read config file {path}: {exc}") from exc
-    known = {f.name for f in fields(Config)} - {"extra"}
     config = Config()
     for key, value in values.items():
-        if key in known:
-            expected = type(getattr(config, key))
-            if not isinstance(value, expected):
-                raise ConfigError(
-                    f"config file {path}: {key} must be {expected.__name__}, got {value!r}"
-                )
-            setattr(config, key, value)
-        else:
+        setting = f"config file {path}: {key}"
+        if key in TABLES:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{setting} must be a table ([{key}]), got {value!r}")
             config.extra[key] = value
+            continue
+        _check(config, key, value, setting)
+        if key in PATH_KEYS and value:
+            value = str(_against(path.parent, value))
+        setattr(config, key, value)
     for key, value in overrides.items():
         if value is not None:
+            _check(config, key, value, f"--{key.replace('_', '-')}")
             setattr(config, key, value)
     return config
+
+
+def _check(config: Config, key: str, value: Any, setting: str) -> None:
+    """Raise ConfigError (one line, naming ``setting``) unless ``value`` fits ``key``."""
+    known = sorted({f.name for f in fields(Config)} - {"extra"} | set(TABLES))
+    if key not in known:
+        raise ConfigError(f"{setting}: unknown setting (known: {', '.join(known)})")
+    expected = type(getattr(config, key))
+    if not isinstance(value, expected) or isinstance(value, bool):
+        raise ConfigError(f"{setting} must be {expected.__name__}, got {value!r}")
+    if key in BOUNDS:
+        low, high = BOUNDS[key]
+        if not low <= value <= high:
+            raise ConfigError(f"{setting} must be between {low} and {high}, got {value}")
+    if key in CHOICES and value not in CHOICES[key]:
+        raise ConfigError(f"{setting} must be one of {', '.join(CHOICES[key])}, got {value!r}")
+
+
+def _against(base: Path, value: str) -> Path:
+    """``value`` with ``~`` expanded, relative to ``base`` when not absolute."""
+    expanded = Path(value).expanduser()
+    return expanded if expanded.is_absolute() else (base / expanded).resolve()

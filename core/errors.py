@@ -19,7 +19,15 @@ class PluginError(HuisouError):
     """A plugin is missing, misbehaved or was asked for by a name nobody registered."""
 
 
-class ModelNotAvailable(HuisouError):
+class ModelError(HuisouError):
+    """The model (its files, its settings or its encoder), not a photo, is at fault.
+
+    It stops an indexing run and is never recorded against the photo being processed:
+    every photo would fail the same way, and later runs would skip them as unreadable.
+    """
+
+
+class ModelNotAvailable(ModelError):
     """The requested model is not on disk; the message names the command that fetches it."""
 
 

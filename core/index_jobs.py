@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from huisou.core import content_hash as hashing
 from huisou.core.content_hash import HashLookup, algorithm_of, canonical, content_hashes
-from huisou.core.errors import MediaError, NotAnImage, UnsupportedMedia
+from huisou.core.errors import MediaError, ModelError, NotAnImage, UnsupportedMedia
 from huisou.core.interfaces import MediaItem, MediaSource
 
 if TYPE_CHECKING:  # pragma: no cover - types only
@@ -93,7 +93,8 @@ def read_photo(fh: Any, expected_size: int) -> bytes:
 def process_job(library: Library, job: Job, gone: HashLookup, size_hint: int) -> Any:
     """Read, hash, decode, extract metadata and preprocess one file (on a pool thread).
 
-    Returns one of the result types above; never raises for a bad photo.
+    Returns one of the result types above; never raises for a bad photo, and raises
+    ModelError (which stops the run) when the model, not the photo, is at fault.
     """
     backend = library.backend
     host = library.host
@@ -132,6 +133,8 @@ def process_job(library: Library, job: Job, gone: HashLookup, size_hint: int) ->
         return Prepared(job, digest, metadata, prepared)
     except MediaError as exc:
         return Failed(job, digest, exc.status, str(exc))
+    except ModelError:
+        raise
     except MemoryError:
         return Failed(job, digest, "unreadable", "out of memory while decoding")
     except OSError as exc:

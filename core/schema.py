@@ -66,6 +66,23 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE models ADD COLUMN completed_at REAL;
     """,
+    # 3: retry photos that older versions marked unreadable for a model's fault. Their
+    # catch-all handler recorded any exception as "<ExceptionType>: message" against the
+    # photo (a broken preprocess_cfg.json failed every photo with "ValueError: ..."), and
+    # later runs skipped them. Those rows become "pending" and are read again once; a photo
+    # that is really unreadable fails again with today's precise reason. Decoder reasons
+    # ("corrupt JPEG: ...", "truncated PNG: ...") never start with an exception type name.
+    """
+    UPDATE items SET status = 'pending', error = NULL
+    WHERE status = 'unreadable'
+      AND instr(error, ': ') > 1
+      AND instr(substr(error, 1, instr(error, ': ') - 1), ' ') = 0
+      AND (substr(error, 1, instr(error, ': ') - 1) GLOB '*Error'
+           OR substr(error, 1, instr(error, ': ') - 1) GLOB '*Exception'
+           OR substr(error, 1, instr(error, ': ') - 1)
+              IN ('ModelNotAvailable', 'InvalidModelDir', 'Fail', 'InvalidArgument',
+                  'InvalidGraph', 'NoSuchFile', 'RuntimeException'));
+    """,
 )
 
 METADATA_COLUMNS = (

@@ -132,7 +132,7 @@ def test_exit_codes_and_one_line_errors(library_home, tmp_path):
     usage = huisou(home, "search")
     assert usage.returncode == 2
     missing = huisou(home, "index", str(tmp_path / "nope"))
-    assert missing.returncode == 1
+    assert missing.returncode == 2  # a bad argument, like `index FILE`
     assert missing.stderr.strip().count("\n") == 0 and "nope" in missing.stderr
     assert "Traceback" not in missing.stderr
     bad_date = huisou(home, "search", "red", "--after", "yesterday")

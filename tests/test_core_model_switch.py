@@ -78,7 +78,7 @@ def test_a_library_at_schema_1_is_migrated(tmp_path):
             "VALUES ('m1', 'fake', 'old', 16, 1.0)"
         )
     catalog = Catalog(db)
-    assert catalog.schema_version == len(MIGRATIONS) == 2
+    assert catalog.schema_version == len(MIGRATIONS) >= 2
     catalog.mark_model_complete("m1")
     assert catalog.last_model() == ("fake", "old")
     catalog.close()

@@ -25,7 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from huisou import hookimpl
-from huisou.core.errors import HuisouError, ModelNotAvailable
+from huisou.core.errors import HuisouError, ModelError, ModelNotAvailable
 from huisou.core.interfaces import EmbeddingBackend, OptionSpec
 
 if TYPE_CHECKING:  # pragma: no cover - types only
@@ -172,7 +172,11 @@ class OnnxClipBackend(EmbeddingBackend):
                 from huisou.plugins.clip_search.preprocess import PreprocessConfig
 
                 model_dir = self.model_dir
-                self._pre = PreprocessConfig.from_json(model_dir.preprocess_cfg, model_dir.image_size)
+                self._pre = PreprocessConfig.from_json(
+                    model_dir.preprocess_cfg,
+                    model_dir.image_size,
+                    source=str(model_dir.path / "visual" / "preprocess_cfg.json"),
+                )
             return self._pre
 
     # -- sessions ----------------------------------------------------------------------------
@@ -221,7 +225,7 @@ class OnnxClipBackend(EmbeddingBackend):
                 provider_options=provider_options,
             )
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
-            raise HuisouError(f"cannot load {kind} encoder {path}: {exc}") from exc
+            raise ModelError(f"cannot load {kind} encoder {path}: {_first_line(exc)}") from exc
         self._providers = session.get_providers()
         return session
 
@@ -271,12 +275,18 @@ class OnnxClipBackend(EmbeddingBackend):
         graph_input = session.get_inputs()[0]
         name = graph_input.name
         if graph_input.type == "tensor(uint8)":
-            return self._run(session, lambda rows: {name: rows}, batch, parallel=self.threads)
+            return self._run(
+                session, lambda rows: {name: rows}, batch, parallel=self.threads, kind="image"
+            )
         from huisou.plugins.clip_search.preprocess import normalize
 
         pre = self._preprocess_cfg()
         return self._run(
-            session, lambda rows: {name: normalize(rows, pre)}, batch, parallel=self.threads
+            session,
+            lambda rows: {name: normalize(rows, pre)},
+            batch,
+            parallel=self.threads,
+            kind="image",
         )
 
     # -- texts -------------------------------------------------------------------------------
@@ -322,12 +332,17 @@ class OnnxClipBackend(EmbeddingBackend):
                 }
             return {inputs[0].name: ids[sl].astype(_int_dtype(inputs[0].type))}
 
-        return self._run(session, feed_for, np.arange(len(texts)))
+        return self._run(session, feed_for, np.arange(len(texts)), kind="text")
 
     # -- shared ------------------------------------------------------------------------------
 
     def _run(
-        self, session: Any, make_feed: Any, rows: np.ndarray, parallel: int = 1
+        self,
+        session: Any,
+        make_feed: Any,
+        rows: np.ndarray,
+        parallel: int = 1,
+        kind: str = "image",
     ) -> np.ndarray:
         """Run in one batch, or row by row when the graph has a fixed batch of 1 (older
         Immich exports were traced with batch 1); output index 0, L2-normalised float32.
@@ -344,7 +359,10 @@ class OnnxClipBackend(EmbeddingBackend):
         pieces = [rows[start : start + chunk] for start in range(0, len(rows), chunk)]
 
         def run(piece: np.ndarray) -> np.ndarray:
-            out = session.run(None, make_feed(piece))[0]
+            try:
+                out = session.run(None, make_feed(piece))[0]
+            except Exception as exc:  # onnxruntime's own error types: the graph is at fault
+                raise ModelError(f"{self._tower_file(kind)} failed: {_first_line(exc)}") from exc
             return np.asarray(out, dtype=np.float32).reshape(-1, out.shape[-1])
 
         if parallel > 1 and len(pieces) > 1:
@@ -359,8 +377,29 @@ class OnnxClipBackend(EmbeddingBackend):
         else:
             outputs = [run(piece) for piece in pieces]
         vectors = np.concatenate(outputs, axis=0)
+        self._check_output(vectors, len(rows), kind)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return (vectors / np.maximum(norms, np.float32(1e-12))).astype(np.float32, copy=False)
+
+    def _tower_file(self, kind: str) -> str:
+        return str(self.model_dir.onnx_path(_TOWER[kind], self.precision))
+
+    def _check_output(self, vectors: np.ndarray, rows: int, kind: str) -> None:
+        """One finite ``embed_dim`` vector per input, or ModelError: a wrong or damaged graph
+        must stop the run, never put garbage into the store or be blamed on the photos."""
+        import numpy as np
+
+        expected = (rows, self.dimensions)
+        if vectors.shape != expected:
+            raise ModelError(
+                f"{self._tower_file(kind)} gives vectors of shape {list(vectors.shape)}, "
+                f"expected {list(expected)} (embed_dim in config.json)"
+            )
+        if not np.isfinite(vectors).all():
+            raise ModelError(
+                f"{self._tower_file(kind)} gives non-finite values (NaN/inf): the file is "
+                "damaged; download or export it again"
+            )
 
     def describe(self) -> dict[str, Any]:
         facts: dict[str, Any] = {"backend": self.backend_id, "model": self.model}
@@ -381,6 +420,33 @@ class OnnxClipBackend(EmbeddingBackend):
         except HuisouError as exc:
             facts["error"] = str(exc)
         return facts
+
+
+def check_towers(model_dir: ModelDir) -> list[str]:
+    """Load each tower once (fp32, and int8 when present) and embed one grey image and one
+    text, so a model whose graph is corrupt or gives wrong-shaped or non-finite vectors is
+    refused at install instead of failing every photo later. Returns the precisions checked.
+    """
+    from PIL import Image
+
+    precisions = ["fp32"] + (["int8"] if model_dir.has_int8() else [])
+    for precision in precisions:
+        backend = OnnxClipBackend(
+            str(model_dir.path), precision=precision, threads=1, models_dir=str(model_dir.path)
+        )
+        backend._dir = model_dir
+        try:
+            backend.embed_images([Image.new("RGB", (model_dir.image_size,) * 2, (128, 128, 128))])
+            backend.embed_texts(["a photo"])
+        finally:
+            backend.release()
+    return precisions
+
+
+def _first_line(exc: BaseException) -> str:
+    """ONNX Runtime messages run over several lines; the first says what went wrong."""
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]
 
 
 def _int_dtype(onnx_type: str) -> Any:

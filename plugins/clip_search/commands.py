@@ -131,9 +131,11 @@ def download(name: str, endpoint: str | None, timeout: float, then_quantize: boo
 def install(directory: str, name: str | None, link: bool, force: bool) -> None:
     """Validate a model directory and register it under NAME (copied into the models dir)."""
     from huisou.core.errors import HuisouError
+    from huisou.plugins.clip_search.backend import check_towers
     from huisou.plugins.clip_search.modeldir import ModelDir, slug
 
     source = ModelDir.open(directory)
+    check_towers(source)  # a corrupt graph is refused here, not on every photo later
     name = name or source.path.resolve().name
     if "/" in name or name.startswith(".") or not slug(name):
         raise HuisouError(f"invalid model name {name!r}")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from huisou.core.errors import HuisouError, ModelNotAvailable
+from huisou.core.errors import ModelError, ModelNotAvailable
 
 #: Files every model directory must have (tokenizer_config.json is optional).
 REQUIRED_FILES: tuple[str, ...] = (
@@ -39,8 +39,14 @@ FP32_NAME = "model.onnx"
 QUANT_RECORD = "quantization.json"
 
 
-class InvalidModelDir(HuisouError):
-    """A directory does not hold a usable model (missing file, unreadable JSON)."""
+#: Bounds of config.json's numbers: real CLIP models sit far inside them, and a value beyond
+#: them (``embed_dim: 1e12`` allocated until the kernel killed the process) is a broken file.
+MAX_EMBED_DIM = 8192
+MAX_CONTEXT_LENGTH = 1024
+
+
+class InvalidModelDir(ModelError):
+    """A directory does not hold a usable model (missing file, unreadable or wrong JSON)."""
 
 
 def slug(text: str, limit: int = 40) -> str:
@@ -81,22 +87,47 @@ class ModelDir:
             )
         config = _read_json(root / "config.json")
         preprocess = _read_json(root / "visual" / "preprocess_cfg.json")
-        if not isinstance(config, dict) or not isinstance(config.get("embed_dim"), int):
-            raise InvalidModelDir(f"{root / 'config.json'}: no integer 'embed_dim'")
-        if not isinstance(preprocess, dict):
-            raise InvalidModelDir(f"{root / 'visual/preprocess_cfg.json'}: not a JSON object")
         model = cls(path=root, name=name or root.name, config=config, preprocess_cfg=preprocess)
-        for fact in ("image_size", "context_length"):  # fail here, not mid-run in a worker
-            try:
-                value = getattr(model, fact)
-            except (TypeError, ValueError, AttributeError, IndexError):
-                value = None
-            if value is None or value <= 0:
-                raise InvalidModelDir(
-                    f"model directory {root}: {fact} is not a positive whole number "
-                    "(config.json / visual/preprocess_cfg.json)"
-                )
+        model.validate()
         return model
+
+    def validate(self) -> None:
+        """Check every value huisou reads from the JSON files against sane bounds.
+
+        Done once when the directory is opened (not mid-run on a worker thread), raising
+        InvalidModelDir with one line naming the file and the key.
+        """
+        try:
+            self._validate()
+        except InvalidModelDir:
+            raise
+        except ModelError as exc:  # from the preprocess checks: same meaning, same type
+            raise InvalidModelDir(str(exc)) from None
+
+    def _validate(self) -> None:
+        from huisou.plugins.clip_search.preprocess import PreprocessConfig, check_size
+
+        config_file = self.path / "config.json"
+        if not isinstance(self.config, dict):
+            raise InvalidModelDir(f"{config_file}: not a JSON object")
+        _whole(self.config.get("embed_dim"), f"{config_file}: embed_dim", MAX_EMBED_DIM)
+        for section, key in (("text_cfg", "context_length"), ("vision_cfg", "image_size")):
+            table = self.config.get(section) or {}
+            if not isinstance(table, dict):
+                raise InvalidModelDir(f"{config_file}: {section} is not a JSON object")
+            if key == "image_size" and table.get(key) is not None:
+                check_size(table[key], f"{config_file}: {section}.{key}")
+            elif table.get(key) is not None:
+                _whole(table[key], f"{config_file}: {section}.{key}", MAX_CONTEXT_LENGTH)
+        PreprocessConfig.from_json(
+            self.preprocess_cfg, self.image_size, source=str(self.path / "visual/preprocess_cfg.json")
+        )
+        tokenizer_config = self.tokenizer_config()
+        pad = tokenizer_config.get("pad_token")
+        if pad is not None and not isinstance(pad, str):
+            raise InvalidModelDir(
+                f"{self.path / 'textual/tokenizer_config.json'}: pad_token must be text, got {pad!r}"
+            )
 
     # -- facts -------------------------------------------------------------------------------
 
@@ -111,12 +142,12 @@ class ModelDir:
 
     @property
     def image_size(self) -> int:
-        size = self.preprocess_cfg.get("size")
+        size = self.preprocess_cfg.get("size") if isinstance(self.preprocess_cfg, dict) else None
         if size is None:
             size = (self.config.get("vision_cfg") or {}).get("image_size", 224)
-        if isinstance(size, (list, tuple)):
+        if isinstance(size, (list, tuple)) and size:
             size = size[0]
-        return int(size)
+        return size if isinstance(size, int) else 0
 
     def tokenizer_config(self) -> dict[str, Any]:
         path = self.path / "textual" / "tokenizer_config.json"
@@ -154,6 +185,13 @@ class ModelDir:
         from huisou.plugins.clip_search.digest_cache import cached_sha256
 
         return cached_sha256(self.path / rel)
+
+
+def _whole(value: object, where: str, high: int) -> int:
+    """A whole number from 1 to ``high`` (JSON ``1e12`` is a float and is refused too)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+        raise InvalidModelDir(f"{where} must be a whole number from 1 to {high}, got {value!r}")
+    return value
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

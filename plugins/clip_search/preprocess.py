@@ -12,10 +12,11 @@ Thread-safe: pure functions over an immutable config; runs on the decode-pool th
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from huisou.core.errors import HuisouError
+from huisou.core.errors import ModelError
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     import numpy as np
@@ -25,6 +26,13 @@ if TYPE_CHECKING:  # pragma: no cover - types only
 DEFAULT_MEAN = (0.48145466, 0.4578275, 0.40821073)
 DEFAULT_STD = (0.26862954, 0.26130258, 0.27577711)
 RESIZE_MODES = ("shortest", "squash")
+
+
+#: Pillow's resampling filters, by the lowercase names preprocess_cfg.json uses.
+INTERPOLATIONS = ("nearest", "box", "bilinear", "hamming", "bicubic", "lanczos")
+#: Input sizes a CLIP model can have; beyond them a batch would not fit in memory
+#: (``size: [100000, 100000]`` is 120 GB per image) and the file is wrong.
+MIN_SIZE, MAX_SIZE = 8, 1024
 
 
 @dataclass(frozen=True)
@@ -38,33 +46,73 @@ class PreprocessConfig:
     resize_mode: str = "shortest"
 
     @classmethod
-    def from_json(cls, cfg: dict[str, Any], default_size: int = 224) -> PreprocessConfig:
-        """Parse Immich's file: ``size`` int or list (first value), interpolation by PIL name."""
+    def from_json(
+        cls, cfg: dict[str, Any], default_size: int = 224, source: str = "preprocess_cfg.json"
+    ) -> PreprocessConfig:
+        """Parse Immich's file: ``size`` int or square list, interpolation by PIL name.
+
+        Every value is checked here, once, so a broken file stops with one line naming it
+        and the key (``source``) instead of failing on every photo.
+        """
+        if not isinstance(cfg, dict):
+            raise ModelError(f"{source}: not a JSON object")
         size = cfg.get("size", default_size)
-        if isinstance(size, (list, tuple)):
+        if isinstance(size, (list, tuple)) and size and len(size) <= 2:
+            if len(set(map(repr, size))) != 1:
+                raise ModelError(f"{source}: size {size!r}: only square inputs are supported")
             size = size[0]
-        mode = str(cfg.get("resize_mode") or "shortest").lower()
-        if mode not in RESIZE_MODES:
-            raise HuisouError(
-                f"preprocess_cfg.json: resize_mode {mode!r} is not supported "
+        check_size(size, f"{source}: size")
+        mode = cfg.get("resize_mode") or "shortest"
+        if not isinstance(mode, str) or mode.lower() not in RESIZE_MODES:
+            raise ModelError(
+                f"{source}: resize_mode {mode!r} is not supported "
                 f"(expected one of {', '.join(RESIZE_MODES)})"
             )
-        interpolation = str(cfg.get("interpolation") or "bicubic").lower()
-        _resample(interpolation)  # validate early
-        mean = tuple(float(v) for v in cfg.get("mean", DEFAULT_MEAN))
-        std = tuple(float(v) for v in cfg.get("std", DEFAULT_STD))
-        if len(mean) != 3 or len(std) != 3:
-            raise HuisouError("preprocess_cfg.json: mean and std need 3 values")
-        return cls(int(size), mean, std, interpolation, mode)  # type: ignore[arg-type]
+        interpolation = cfg.get("interpolation") or "bicubic"
+        if not isinstance(interpolation, str) or interpolation.lower() not in INTERPOLATIONS:
+            raise ModelError(
+                f"{source}: unknown interpolation {interpolation!r} "
+                f"(expected one of {', '.join(INTERPOLATIONS)})"
+            )
+        if cfg.get("mode", "RGB") != "RGB":
+            raise ModelError(f"{source}: mode {cfg.get('mode')!r} is not supported (RGB only)")
+        mean = _triple(cfg.get("mean", DEFAULT_MEAN), f"{source}: mean", positive=False)
+        std = _triple(cfg.get("std", DEFAULT_STD), f"{source}: std", positive=True)
+        return cls(size, mean, std, interpolation.lower(), mode.lower())
+
+
+def check_size(value: Any, where: str) -> int:
+    """An input size in pixels, a whole number within ``MIN_SIZE..MAX_SIZE``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not MIN_SIZE <= value <= MAX_SIZE:
+        raise ModelError(
+            f"{where} must be a whole number from {MIN_SIZE} to {MAX_SIZE}, got {value!r}"
+        )
+    return value
+
+
+def _triple(value: Any, where: str, positive: bool) -> tuple[float, float, float]:
+    """Three finite numbers (one per RGB channel); ``positive`` for divisors (std)."""
+    ok = isinstance(value, (list, tuple)) and len(value) == 3
+    numbers = [v for v in value if _is_number(v)] if ok else []
+    if not ok or len(numbers) != 3 or any(abs(v) > 1e3 for v in numbers):
+        raise ModelError(f"{where} must be 3 finite numbers (R, G, B), got {value!r}")
+    if positive and any(v <= 0 for v in numbers):
+        raise ModelError(f"{where} must be 3 numbers above 0 (R, G, B), got {value!r}")
+    return (float(numbers[0]), float(numbers[1]), float(numbers[2]))
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
 
 
 def _resample(name: str) -> Any:
     from PIL import Image
 
-    try:
-        return Image.Resampling[name.upper()]
-    except KeyError:
-        raise HuisouError(f"preprocess_cfg.json: unknown interpolation {name!r}") from None
+    return Image.Resampling[name.upper()]
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

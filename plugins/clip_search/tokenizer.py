@@ -22,7 +22,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from huisou.core.errors import HuisouError
+from huisou.core.errors import HuisouError, ModelError
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     import numpy as np
@@ -54,7 +54,7 @@ class TextTokenizer:
         try:
             self._tok = Tokenizer.from_file(str(path))
         except Exception as exc:  # the library raises bare Exception subclasses
-            raise HuisouError(f"cannot load tokenizer {path}: {exc}") from exc
+            raise ModelError(f"cannot load tokenizer {path}: {exc}") from exc
         self.context_length = int(context_length)
         self.canonicalize = canonicalize
         self.pad_token, self.pad_id = self._find_pad(tokenizer_config or {})
