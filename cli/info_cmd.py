@@ -48,12 +48,15 @@ def _disk_state(record: dict[str, Any], path: str) -> str:
 
 
 def _content(path: str) -> str | None:
+    from huisou.core.errors import MediaError
     from huisou.plugins.media_sources.sniff import KIND_NAMES, sniff_file
 
     try:
         kind = sniff_file(path)
     except OSError as exc:
         return f"cannot read: {exc.strerror or exc}"
+    except MediaError as exc:  # a FIFO or a device: never opened
+        return str(exc)
     return KIND_NAMES.get(kind or "", "not a known image format")
 
 

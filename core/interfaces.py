@@ -13,6 +13,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, TypedDict
 
+from huisou.core.regular_files import open_regular
+
 if TYPE_CHECKING:  # pragma: no cover - types only
     import numpy as np
     from PIL import Image
@@ -74,8 +76,9 @@ class MediaSource(ABC):
         """Yield candidate items, stat only."""
 
     def open(self, item: MediaItem) -> BinaryIO:
-        """Open an item for reading. The default opens ``item.path`` as a local file."""
-        return open(item.path, "rb")  # noqa: SIM115 - caller closes
+        """Open an item for reading. The default opens ``item.path`` if it is a regular local
+        file (never a FIFO or a device: see :mod:`huisou.core.regular_files`)."""
+        return open_regular(item.path)
 
     def explain_exclusion(self, path: str) -> str | None:
         """Return the rule that excludes ``path`` from this source, or None if it is included."""

@@ -9,6 +9,7 @@ re-normalised, so ``-people`` pushes away from photos of people.
 from __future__ import annotations
 
 import io
+import os
 import re
 import shlex
 from dataclasses import asdict, dataclass
@@ -16,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from huisou.core.errors import HuisouError, MediaError
+from huisou.core.index_jobs import read_photo
 from huisou.core.interfaces import MediaItem
 from huisou.core.library import Library
+from huisou.core.regular_files import open_regular
 
 _WEIGHT = re.compile(r"^(?P<sign>[+-]?)(?:(?P<weight>\d+(?:\.\d+)?):)?(?P<text>.*)$", re.S)
 
@@ -129,10 +132,13 @@ class Searcher:
     def _image_vector(self, path: Path) -> Any:
         library = self.library
         try:
-            data = path.read_bytes()
+            with open_regular(path) as fh:
+                stat = os.fstat(fh.fileno())
+                data = read_photo(fh, stat.st_size)
         except OSError as exc:
             raise HuisouError(f"cannot read query image {path}: {exc.strerror or exc}") from exc
-        stat = path.stat()
+        except MediaError as exc:  # a FIFO, a device, a file too large to be a photo
+            raise HuisouError(f"cannot use {path} as a query image: {exc}") from exc
         item = MediaItem(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
         try:
             decoded = library.host.load_image(item, io.BytesIO(data), library.backend.image_size)

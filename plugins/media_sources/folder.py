@@ -220,7 +220,6 @@ class FolderSource(MediaSource):
                 rel = f"{rel_dir}/{name}" if rel_dir else name
                 try:
                     is_dir = entry.is_dir()
-                    is_file = not is_dir and entry.is_file()
                 except OSError:
                     continue
                 if is_dir:
@@ -229,16 +228,18 @@ class FolderSource(MediaSource):
                     sub_real = self._dir_real(entry, real, top_reals)
                     if sub_real is not None and sub_real not in visited:
                         subdirs.append((entry.path, sub_real))
-                elif is_file:
-                    if not self.file_rule(name, rel):
-                        files.append(entry)
-                elif self._dangling_link(entry) and not self.dir_rule(name, rel):
-                    # a link to an unmounted drive: its photos were not seen, not deleted
-                    self.unreadable.append(entry.path)
-                    self.warnings.append(
-                        f"link {entry.path}: its target is missing (is the drive mounted?); "
-                        "photos indexed under it are kept"
-                    )
+                elif self._dangling_link(entry):
+                    if not self.dir_rule(name, rel):
+                        # a link to an unmounted drive: its photos were not seen, not deleted
+                        self.unreadable.append(entry.path)
+                        self.warnings.append(
+                            f"link {entry.path}: its target is missing (is the drive mounted?); "
+                            "photos indexed under it are kept"
+                        )
+                elif not self.file_rule(name, rel):
+                    # a file, or a FIFO/device/socket: ``open`` refuses the latter, so the
+                    # catalog records it as skipped with its kind instead of losing it silently
+                    files.append(entry)
             for entry, group in self.select(rel_dir, files, names):
                 if cancel is not None and cancel.is_set():
                     return

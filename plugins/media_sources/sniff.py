@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+from huisou.core.regular_files import open_regular
+
 #: How many leading bytes :func:`sniff` looks at (enough for an ISO-BMFF ``ftyp`` box).
 HEAD_BYTES = 64
 
@@ -93,6 +95,8 @@ def claims_image(path: str) -> bool:
 
 
 def sniff_file(path: str) -> str | None:
-    """:func:`sniff` on a file's first bytes (opens the file: only for ``huisou info``)."""
-    with open(path, "rb") as fh:
+    """:func:`sniff` on a file's first bytes (opens the file: only for ``huisou info``).
+
+    Raises :class:`~huisou.core.regular_files.NotARegularFile` for a FIFO or a device."""
+    with open_regular(path) as fh:
         return sniff(fh.read(HEAD_BYTES))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from battery import Case, expect_error, expect_ok, fake_home, huisou, make_photos
@@ -24,7 +25,74 @@ def search_by_a_missing_image(tmp: Path) -> None:
     expect_error(huisou("search", "--image", tmp / "nope.jpg"), code=1, naming="nope.jpg")
 
 
+def info_on_a_fifo(tmp: Path) -> None:
+    fake_home()
+    fifo = tmp / "photo.jpg"
+    os.mkfifo(fifo)
+    run = expect_ok(huisou("info", fifo, "--json"))
+    assert "FIFO" in json.loads(run.stdout)["content"], run.describe()
+
+
+def search_by_a_fifo_image(tmp: Path) -> None:
+    fake_home()
+    fifo = tmp / "query.jpg"
+    os.mkfifo(fifo)
+    expect_error(huisou("search", "--image", fifo), code=1, naming=fifo)
+
+
+def search_by_dev_zero(tmp: Path) -> None:
+    fake_home()
+    expect_error(huisou("search", "--image", "/dev/zero"), code=1, naming="/dev/zero")
+
+
+def search_by_a_10_gb_image(tmp: Path) -> None:
+    fake_home()
+    huge = tmp / "huge.jpg"
+    with open(huge, "wb") as fh:
+        fh.truncate(10 << 30)  # sparse
+    run = expect_error(huisou("search", "--image", huge), code=1, naming=huge)
+    assert "too large" in run.stderr, run.describe()
+
+
+def index_a_folder_with_a_fifo(tmp: Path) -> None:
+    """The FIFO is recorded as skipped with its kind; nothing hangs."""
+    fake_home()
+    photos = tmp / "photos"
+    make_photos(photos, 2)
+    os.mkfifo(photos / "pipe.jpg")
+    run = expect_ok(huisou("index", photos, "--json"))
+    finished = json.loads(run.stdout.splitlines()[-1])
+    assert (finished["indexed"], finished["skipped"]) == (2, 1), finished
+    record = json.loads(expect_ok(huisou("info", photos / "pipe.jpg", "--json")).stdout)
+    assert record["status"] == "skipped" and "FIFO" in record["reason"], record
+
+
+def photo_replaced_by_a_fifo_mid_run(tmp: Path) -> None:
+    """A photo queued by the scan becomes a FIFO before it is read: the run must finish."""
+    home = fake_home()
+    photos = tmp / "photos"
+    make_photos(photos, 12)
+    victim = photos / "photo011.jpg"
+    (home / "plugins" / "swap.py").write_text(
+        "import os\nfrom huisou import hookimpl\n\n"
+        "@hookimpl\ndef items_indexed(run, paths):\n"
+        f"    victim = {str(victim)!r}\n"
+        "    if not os.path.exists(victim + '.done'):\n"
+        "        os.unlink(victim)\n        os.mkfifo(victim)\n"
+        "        open(victim + '.done', 'w').close()\n"
+    )
+    run = expect_ok(huisou("index", photos, "--threads", "1", "--json"))
+    finished = json.loads(run.stdout.splitlines()[-1])
+    assert (finished["indexed"], finished["skipped"]) == (11, 1), finished
+
+
 CASES = [
     Case("files: ordinary folder with a broken photo", ordinary_folder_with_a_broken_photo),
     Case("files: search by a missing image", search_by_a_missing_image),
+    Case("files: info on a FIFO", info_on_a_fifo, timeout=30),
+    Case("files: search --image FIFO", search_by_a_fifo_image, timeout=30),
+    Case("files: search --image /dev/zero", search_by_dev_zero, timeout=30, memory_mb=1024),
+    Case("files: search --image 10 GB file", search_by_a_10_gb_image, timeout=30, memory_mb=1024),
+    Case("files: index a folder with a FIFO", index_a_folder_with_a_fifo),
+    Case("files: photo replaced by a FIFO mid-run", photo_replaced_by_a_fifo_mid_run),
 ]

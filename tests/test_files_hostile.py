@@ -1,0 +1,114 @@
+"""Hostile files (issue #11, "Indexing and files"): FIFOs, devices, huge files, odd names, links.
+
+Commands that could hang run as subprocesses with a timeout (``battery.huisou``): before the
+fixes they blocked forever in ``open()``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "hostile"))
+from battery import expect_error, expect_ok, fake_home, huisou, make_photos  # noqa: E402
+from huisou.core import index_jobs  # noqa: E402
+from huisou.core.errors import NotAnImage  # noqa: E402
+from huisou.core.regular_files import NotARegularFile, open_regular  # noqa: E402
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HUISOU_HOME", str(tmp_path / "home"))
+    return fake_home(tmp_path / "home")
+
+
+# -- FIFOs and devices ---------------------------------------------------------------------
+
+
+def test_open_regular_never_opens_a_fifo_or_a_device(tmp_path: Path):
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(NotARegularFile, match="FIFO"):
+        open_regular(fifo)
+    with pytest.raises(NotARegularFile, match="character device"):
+        open_regular("/dev/zero")
+    with pytest.raises(NotARegularFile, match="folder"):
+        open_regular(tmp_path)
+    (tmp_path / "ok.jpg").write_bytes(b"data")
+    with open_regular(tmp_path / "ok.jpg") as fh:
+        assert fh.read() == b"data"
+
+
+def test_open_regular_checks_the_descriptor_it_opened(tmp_path: Path, monkeypatch):
+    """A photo swapped for a FIFO between the stat and the open is still refused, not read."""
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)
+    regular = os.stat(__file__)
+    monkeypatch.setattr(os, "stat", lambda path, *a, **k: regular)
+    with pytest.raises(NotARegularFile, match="FIFO"):
+        open_regular(fifo)
+
+
+def test_read_photo_refuses_a_huge_file_before_reading_it(tmp_path: Path):
+    huge = tmp_path / "huge.jpg"
+    with open(huge, "wb") as fh:
+        fh.truncate(10 << 30)  # sparse
+
+    class Unreadable(io.FileIO):
+        def read(self, size=-1):
+            raise AssertionError("read a file already known to be too large")
+
+    with Unreadable(huge) as fh, pytest.raises(NotAnImage, match="too large to be a photo"):
+        index_jobs.read_photo(fh, 1000)  # the scan saw it small: its size now decides
+
+
+def test_info_on_a_fifo_answers_instead_of_hanging(home, tmp_path):
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)
+    run = expect_ok(huisou("info", fifo, "--json", timeout=30))
+    assert "FIFO" in json.loads(run.stdout)["content"]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "sparse-10g"])
+def test_search_image_refuses_what_is_not_a_photo_sized_file(home, tmp_path, kind):
+    if kind == "fifo":
+        path = tmp_path / "query.jpg"
+        os.mkfifo(path)
+        expected = "FIFO"
+    elif kind == "dev-zero":
+        path, expected = Path("/dev/zero"), "character device"
+    else:
+        path = tmp_path / "huge.jpg"
+        with open(path, "wb") as fh:
+            fh.truncate(10 << 30)  # sparse: 10 GB that take no disk
+        expected = "too large"
+    run = expect_error(huisou("search", "--image", path, timeout=30), code=1, naming=path)
+    assert expected in run.stderr
+
+
+def test_index_records_a_fifo_and_a_photo_replaced_by_one_mid_run(home, tmp_path):
+    """The FIFO present at scan time and the photo that became one after the scan are both
+    recorded as skipped with their kind; the run finishes instead of hanging."""
+    photos = tmp_path / "photos"
+    make_photos(photos, 12)
+    os.mkfifo(photos / "pipe.jpg")
+    victim = photos / "photo011.jpg"
+    (home / "plugins" / "swap.py").write_text(
+        "import os\nfrom huisou import hookimpl\n\n"
+        "@hookimpl\ndef items_indexed(run, paths):\n"
+        f"    victim = {str(victim)!r}\n"
+        "    if not os.path.exists(victim + '.done'):\n"
+        "        os.unlink(victim)\n        os.mkfifo(victim)\n"
+        "        open(victim + '.done', 'w').close()\n"
+    )
+    run = expect_ok(huisou("index", photos, "--threads", "1", "--json", timeout=60))
+    finished = json.loads(run.stdout.splitlines()[-1])
+    assert (finished["indexed"], finished["skipped"]) == (11, 2), finished
+    for path in (photos / "pipe.jpg", victim):
+        record = json.loads(expect_ok(huisou("info", path, "--json")).stdout)
+        assert record["status"] == "skipped" and "FIFO" in record["reason"], record
