@@ -75,9 +75,27 @@ def open_library(config: Config) -> Any:
 
 
 def print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, ensure_ascii=False)
-    sys.stdout.write("\n")
+    """One JSON document on a line. A file name's undecodable bytes (``surrogateescape``) are
+    written as ``\\udcXX`` escapes: valid JSON that ``json.loads`` turns back into the same
+    str, so ``os.fsencode`` gives the exact name (readers that reject lone surrogates see
+    U+FFFD)."""
+    text = json.dumps(data, ensure_ascii=False)
+    sys.stdout.write(text.encode("utf-8", "backslashreplace").decode("utf-8") + "\n")
     sys.stdout.flush()
+
+
+#: Control characters (a newline inside a file name) as escapes, so one name is one line.
+_CONTROL_ESCAPES = {
+    code: {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(chr(code), f"\\x{code:02x}")
+    for code in (*range(0x20), *range(0x7F, 0xA0))
+}
+
+
+def shown_path(path: str) -> str:
+    """``path`` as one readable terminal line: bytes that are not UTF-8 as ``\\xe9``, control
+    characters as ``\\n``, ``\\x1b``... Display only: ``--print0`` and ``--json`` are lossless."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return text.translate(_CONTROL_ESCAPES)
 
 
 def parse_source_options(cls: Any, pairs: tuple[str, ...]) -> dict[str, Any]:

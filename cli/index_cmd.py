@@ -15,6 +15,7 @@ from huisou.cli.common import (
     open_library,
     parse_source_options,
     print_json,
+    shown_path,
 )
 from huisou.core.config import Config
 
@@ -142,7 +143,7 @@ class _Progress:
             click.echo(f"warning: {event.source}: {event.message}", err=True)
         elif name == "item_failed" and event.status != "skipped":
             self._clear()
-            click.echo(f"{event.status}: {event.path}: {event.reason}", err=True)
+            click.echo(f"{event.status}: {shown_path(event.path)}: {event.reason}", err=True)
         elif name == "batch_done" and self.enabled:
             width = 24
             filled = int(width * event.done / max(event.total, 1))

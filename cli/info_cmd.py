@@ -13,7 +13,8 @@ import os
 from typing import Any
 
 import click
-from huisou.cli.common import library_options, open_library, print_json
+from huisou.cli.common import library_options, open_library, print_json, shown_path
+from huisou.core import db
 from huisou.core.config import Config
 
 META_KEYS = (
@@ -64,9 +65,9 @@ def _folder_counts(library: Any, folder: str) -> dict[str, int]:
     prefix = folder.rstrip("/")
     escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     rows = library.catalog.conn.execute(
-        "SELECT status, COUNT(*) FROM items WHERE folder = ? OR folder LIKE ? ESCAPE '\\' "
-        "GROUP BY status",
-        (prefix, escaped + "/%"),
+        f"SELECT status, COUNT(*) FROM items WHERE folder = {db.TEXT} "
+        f"OR folder LIKE {db.TEXT} ESCAPE '\\' GROUP BY status",
+        (db.text_param(prefix), db.text_param(escaped + "/%")),
     )
     return {status: count for status, count in rows}
 
@@ -199,4 +200,4 @@ def info(path: str, as_json: bool, config: Config) -> None:
     lines = _lines(data)
     width = max(len(label) for label, _ in lines) + 1
     for label, value in lines:
-        click.echo(f"{label + ':':<{width}} {value}")
+        click.echo(f"{label + ':':<{width}} {shown_path(value)}")

@@ -98,6 +98,8 @@ def main(argv: list[str] | None = None) -> Any:
     """Console entry point: maps errors to the documented exit codes, one line each."""
     from huisou.core.errors import HuisouError
 
+    if hasattr(sys.stdout, "reconfigure"):  # a non-UTF-8 file name never crashes a print
+        sys.stdout.reconfigure(errors="backslashreplace")
     try:
         cli.main(args=argv, prog_name="huisou", standalone_mode=False)
     except click.exceptions.Abort:

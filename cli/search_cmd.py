@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from huisou.cli.common import library_options, open_library, print_json
+from huisou.cli.common import library_options, open_library, print_json, shown_path
 from huisou.core.config import Config
 
 
@@ -25,7 +25,12 @@ def _date(value: str | None, option: str) -> str | None:
 @click.option("--image", type=click.Path(dir_okay=False), help="Find photos like this one.")
 @click.option("--top", "-n", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of hits.")
-@click.option("--paths", "paths_only", is_flag=True, help="Print one path per line.")
+@click.option(
+    "--paths", "paths_only", is_flag=True, help="Print one path per line (odd bytes escaped)."
+)
+@click.option(
+    "--print0", is_flag=True, help="Print paths as they are, each ended by a NUL (xargs -0)."
+)
 @click.option("--after", help="Taken on or after this date (YYYY-MM-DD).")
 @click.option("--before", help="Taken before this date (YYYY-MM-DD).")
 @click.option("--folder", type=click.Path(file_okay=False), help="Only photos under this folder.")
@@ -39,6 +44,7 @@ def search(
     top: int,
     as_json: bool,
     paths_only: bool,
+    print0: bool,
     after: str | None,
     before: str | None,
     folder: str | None,
@@ -52,8 +58,8 @@ def search(
 
     from huisou.core.search import Searcher, SearchFilters
 
-    if as_json and paths_only:
-        raise click.UsageError("use either --json or --paths, not both")
+    if as_json + paths_only + print0 > 1:
+        raise click.UsageError("use one of --json, --paths and --print0")
     if not text and not image:
         raise click.UsageError("give a query TEXT or --image PATH")
     filters = SearchFilters(
@@ -69,12 +75,16 @@ def search(
     )
     if as_json:
         print_json([hit.to_json() for hit in hits])
+    elif print0:
+        out = click.get_binary_stream("stdout")
+        out.write(b"".join(os.fsencode(hit.path) + b"\0" for hit in hits))
+        out.flush()
     elif paths_only:
         for hit in hits:
-            click.echo(hit.path)
+            click.echo(shown_path(hit.path))
     else:
         if not hits:
             click.echo("no matches", err=True)
         for hit in hits:
             when = (hit.taken_at or "")[:10]
-            click.echo(f"{hit.score:.3f}  {when:10}  {hit.path}")
+            click.echo(f"{hit.score:.3f}  {when:10}  {shown_path(hit.path)}")

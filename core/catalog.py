@@ -92,7 +92,8 @@ class Catalog:
         merged into the stored ones, so ``huisou index PATH`` alone keeps earlier flags."""
         with self.transaction():
             row = self.conn.execute(
-                "SELECT id, options FROM sources WHERE type=? AND root=?", (type_id, root)
+                f"SELECT id, options FROM sources WHERE type=? AND root={db.TEXT}",
+                (type_id, db.text_param(root)),
             ).fetchone()
             if row:
                 if options:
@@ -103,8 +104,8 @@ class Catalog:
                     )
                 return int(row[0])
             cur = self.conn.execute(
-                "INSERT INTO sources (type, root, options, added_at) VALUES (?, ?, ?, ?)",
-                (type_id, root, json.dumps(options or {}, sort_keys=True), time.time()),
+                f"INSERT INTO sources (type, root, options, added_at) VALUES (?, {db.TEXT}, ?, ?)",
+                (type_id, db.text_param(root), json.dumps(options or {}, sort_keys=True), time.time()),
             )
             return int(cur.lastrowid)
 
@@ -158,7 +159,8 @@ class Catalog:
 
     def item_by_path(self, path: str) -> dict[str, Any] | None:
         row = self.conn.execute(
-            f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE path=?", (path,)
+            f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE path={db.TEXT}",
+            (db.text_param(path),),
         ).fetchone()
         return dict(zip(ITEM_COLUMNS, row, strict=True)) if row else None
 
@@ -231,11 +233,13 @@ class Catalog:
             **meta,
         }
         cols = list(values)
+        params = [db.text_param(values[c]) for c in cols]
+        marks = [db.TEXT if isinstance(v, bytes) else "?" for v in params]
         row = self.conn.execute(
-            f"INSERT INTO items ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+            f"INSERT INTO items ({', '.join(cols)}) VALUES ({', '.join(marks)}) "
             f"ON CONFLICT(path) DO UPDATE SET "
             f"{', '.join(f'{c}=excluded.{c}' for c in cols if c != 'path')} RETURNING id",
-            [values[c] for c in cols],
+            params,
         ).fetchone()
         return int(row[0])
 
@@ -261,10 +265,11 @@ class Catalog:
     ) -> None:
         """Give an existing item (and so its vectors) a new path."""
         folder, name = split_path(path)
-        self.conn.execute("DELETE FROM items WHERE path=? AND id<>?", (path, item_id))
+        path, folder, name = (db.text_param(v) for v in (path, folder, name))
+        self.conn.execute(f"DELETE FROM items WHERE path={db.TEXT} AND id<>?", (path, item_id))
         self.conn.execute(
-            "UPDATE items SET source_id=?, path=?, folder=?, name=?, size=?, mtime_ns=?, "
-            "content_hash=COALESCE(?, content_hash), updated_at=? WHERE id=?",
+            f"UPDATE items SET source_id=?, path={db.TEXT}, folder={db.TEXT}, name={db.TEXT}, "
+            "size=?, mtime_ns=?, content_hash=COALESCE(?, content_hash), updated_at=? WHERE id=?",
             (source_id, path, folder, name, size, mtime_ns, content_hash, time.time(), item_id),
         )
 
@@ -351,9 +356,9 @@ class Catalog:
         params: list[Any] = [model]
         if folder:
             prefix = folder.rstrip("/")
-            clauses.append("(i.folder = ? OR i.folder LIKE ? ESCAPE '\\')")
+            clauses.append(f"(i.folder = {db.TEXT} OR i.folder LIKE {db.TEXT} ESCAPE '\\')")
             escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            params += [prefix, escaped + "/%"]
+            params += [db.text_param(prefix), db.text_param(escaped + "/%")]
         if after:
             clauses.append("i.taken_at >= ?")
             params.append(after)

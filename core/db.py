@@ -64,6 +64,32 @@ def driver_module() -> ModuleType:
     return _choose_driver()[0]
 
 
+def decode_text(data: bytes) -> str:
+    """A TEXT value as Python shows file names: bytes that are not UTF-8 (a Latin-1
+    ``caf\xe9.jpg`` stored by :func:`text_param`) become ``surrogateescape`` code points, so the
+    str equals the one ``os.scandir`` gave and opens the same file."""
+    return data.decode("utf-8", "surrogateescape")
+
+
+def text_param(value: Any) -> Any:
+    """``value`` as SQLite can bind it: a str holding undecodable bytes (``surrogateescape``)
+    as those exact bytes, for SQL that reads it with ``CAST(? AS TEXT)`` (see :data:`TEXT`).
+
+    Why not refuse such names: they are real files (old cameras, Windows archives, Samba
+    shares), and a run that cannot store one of them crashed at the same batch every time."""
+    if not isinstance(value, str) or value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape")
+    return value
+
+
+#: The placeholder for a :func:`text_param`: a TEXT whatever the bound value's type.
+TEXT = "CAST(? AS TEXT)"
+
+
 def connect(path: str, *, readonly: bool = False) -> Any:
     """Open a database in WAL mode with a long busy timeout (a cron job may hold the lock).
 
@@ -83,6 +109,7 @@ def connect(path: str, *, readonly: bool = False) -> Any:
         conn = module.connect(
             path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
         )
+    conn.text_factory = decode_text
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     if not readonly:
         conn.execute("PRAGMA journal_mode=WAL")

@@ -112,3 +112,54 @@ def test_index_records_a_fifo_and_a_photo_replaced_by_one_mid_run(home, tmp_path
     for path in (photos / "pipe.jpg", victim):
         record = json.loads(expect_ok(huisou("info", path, "--json")).stdout)
         assert record["status"] == "skipped" and "FIFO" in record["reason"], record
+
+
+# -- file names that are not UTF-8, or hold newlines -------------------------------------------
+
+LATIN1 = os.fsdecode(b"caf\xe9.jpg")  # what os.scandir gives for a Latin-1 name
+
+
+def _odd_library(tmp_path: Path) -> Path:
+    photos = tmp_path / os.fsdecode(b"f\xf6tos")  # the root too is not UTF-8
+    make_photos(photos, 4)
+    os.rename(photos / "photo000.jpg", photos / LATIN1)
+    os.rename(photos / "photo001.jpg", photos / "new\nline.jpg")
+    (photos / os.fsdecode(b"bro\xefken.jpg")).write_bytes(b"\xff\xd8\xff not a jpeg")
+    return photos
+
+
+def test_non_utf8_names_are_indexed_stored_and_shown_losslessly(home, tmp_path):
+    photos = _odd_library(tmp_path)
+    run = expect_ok(huisou("index", photos, "--json"))
+    finished = json.loads(run.stdout.splitlines()[-1])
+    assert (finished["indexed"], finished["failed"]) == (4, 1), finished
+    again = json.loads(expect_ok(huisou("index", photos, "--json")).stdout.splitlines()[-1])
+    assert (again["unchanged"], again["indexed"]) == (4, 0), again  # stored as it is on disk
+    latin1 = photos / LATIN1
+
+    record = json.loads(expect_ok(huisou("info", latin1, "--json")).stdout)
+    assert record["status"] == "indexed" and os.fsencode(record["path"]) == os.fsencode(latin1)
+    assert "\\xe9.jpg" in expect_ok(huisou("info", latin1)).stdout  # escaped on a terminal
+
+    hits = json.loads(expect_ok(huisou("search", "--image", latin1, "--json")).stdout)
+    assert os.fsencode(hits[0]["path"]) == os.fsencode(latin1)  # the JSON escape round-trips
+    listed = expect_ok(huisou("search", "photo", "--paths")).stdout.splitlines()
+    assert len(listed) == 4  # a newline inside a name does not split it
+    assert any(line.endswith("/new\\nline.jpg") for line in listed), listed
+    assert any(line.endswith("f\\xf6tos/caf\\xe9.jpg") for line in listed), listed
+
+
+def test_print0_gives_the_exact_bytes_of_every_name(home, tmp_path):
+    photos = _odd_library(tmp_path)
+    expect_ok(huisou("index", photos))
+    run = expect_ok(huisou("search", "photo", "--print0"))
+    names = {os.fsencode(p) for p in run.stdout.split("\0") if p}
+    assert names == {os.fsencode(p) for p in photos.iterdir() if "bro" not in p.name}
+
+
+def test_a_renamed_non_utf8_photo_is_a_move(home, tmp_path):
+    photos = _odd_library(tmp_path)
+    expect_ok(huisou("index", photos))
+    os.rename(photos / LATIN1, photos / os.fsdecode(b"\xe9t\xe9.jpg"))
+    finished = json.loads(expect_ok(huisou("index", photos, "--json")).stdout.splitlines()[-1])
+    assert (finished["moved"], finished["indexed"], finished["removed"]) == (1, 0, 0), finished

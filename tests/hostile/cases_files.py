@@ -86,6 +86,37 @@ def photo_replaced_by_a_fifo_mid_run(tmp: Path) -> None:
     assert (finished["indexed"], finished["skipped"]) == (11, 1), finished
 
 
+def non_utf8_file_names(tmp: Path) -> None:
+    """Latin-1 names (and a Latin-1 root) are indexed, kept across runs and shown escaped."""
+    fake_home()
+    photos = tmp / os.fsdecode(b"f\xf6tos")
+    make_photos(photos, 6)
+    latin1 = photos / os.fsdecode(b"caf\xe9.jpg")
+    os.rename(photos / "photo000.jpg", latin1)
+    (photos / os.fsdecode(b"bro\xefken.jpg")).write_bytes(b"\xff\xd8\xff not a jpeg")
+    for _ in range(2):
+        expect_ok(huisou("index", photos))
+    record = json.loads(expect_ok(huisou("info", latin1, "--json")).stdout)
+    assert record["status"] == "indexed", record
+    assert os.fsencode(record["path"]) == os.fsencode(latin1), record
+    assert "caf\\xe9.jpg" in expect_ok(huisou("info", latin1)).stdout
+    shown = expect_ok(huisou("search", "--image", latin1, "-n", "1")).stdout
+    assert "f\\xf6tos/caf\\xe9.jpg" in shown, shown
+
+
+def newline_in_a_file_name(tmp: Path) -> None:
+    """--paths prints one line per photo (escaped); --print0 gives the exact bytes."""
+    fake_home()
+    photos = tmp / "photos"
+    make_photos(photos, 3)
+    os.rename(photos / "photo000.jpg", photos / "evil\nname.jpg")
+    expect_ok(huisou("index", photos))
+    lines = expect_ok(huisou("search", "photo", "--paths")).stdout.splitlines()
+    assert len(lines) == 3 and any(line.endswith("evil\\nname.jpg") for line in lines), lines
+    names = expect_ok(huisou("search", "photo", "--print0")).stdout.split("\0")
+    assert str(photos / "evil\nname.jpg") in names, names
+
+
 CASES = [
     Case("files: ordinary folder with a broken photo", ordinary_folder_with_a_broken_photo),
     Case("files: search by a missing image", search_by_a_missing_image),
@@ -95,4 +126,6 @@ CASES = [
     Case("files: search --image 10 GB file", search_by_a_10_gb_image, timeout=30, memory_mb=1024),
     Case("files: index a folder with a FIFO", index_a_folder_with_a_fifo),
     Case("files: photo replaced by a FIFO mid-run", photo_replaced_by_a_fifo_mid_run),
+    Case("files: non-UTF-8 file names", non_utf8_file_names),
+    Case("files: newline in a file name", newline_in_a_file_name),
 ]
