@@ -163,3 +163,47 @@ def test_a_renamed_non_utf8_photo_is_a_move(home, tmp_path):
     os.rename(photos / LATIN1, photos / os.fsdecode(b"\xe9t\xe9.jpg"))
     finished = json.loads(expect_ok(huisou("index", photos, "--json")).stdout.splitlines()[-1])
     assert (finished["moved"], finished["indexed"], finished["removed"]) == (1, 0, 0), finished
+
+
+# -- symlinks and the same photo by two paths ------------------------------------------------
+
+
+def _info(path: Path) -> dict:
+    return json.loads(expect_ok(huisou("info", path, "--json")).stdout)
+
+
+def test_links_out_of_the_root_are_not_read_unless_allowed(home, tmp_path):
+    photos, outside = tmp_path / "photos", tmp_path / "outside"
+    make_photos(photos, 2)
+    make_photos(outside, 3)
+    os.symlink("/etc/passwd", photos / "passwd.jpg")
+    os.symlink(outside, photos / "linked")
+    run = expect_ok(huisou("index", photos, "--json"))
+    events = [json.loads(line) for line in run.stdout.splitlines()]
+    assert (events[-1]["indexed"], events[-1]["skipped"]) == (2, 1), events[-1]
+    assert any("leads outside the source root" in e.get("message", "") for e in events)
+    passwd = _info(photos / "passwd.jpg")
+    assert passwd["content_hash"] is None, passwd  # never read, never hashed
+    assert "outside the source root" in passwd["reason"], passwd
+    assert "outside the source root" in _info(photos / "linked" / "photo000.jpg")["reason"]
+
+    other = tmp_path / "photos2"
+    make_photos(other, 1)
+    os.symlink(outside, other / "linked")
+    allowed = huisou("index", other, "--option", "follow_outside_links=true", "--json")
+    assert json.loads(expect_ok(allowed).stdout.splitlines()[-1])["indexed"] == 4
+
+
+def test_one_photo_reached_by_several_paths_is_indexed_once(home, tmp_path):
+    photos = tmp_path / "photos"
+    make_photos(photos / "real", 3)
+    os.link(photos / "real" / "photo000.jpg", photos / "hard.jpg")
+    os.symlink(photos / "real" / "photo001.jpg", photos / "a-link.jpg")  # walked first
+    os.symlink("real", photos / "again")  # a second way into the folder
+    finished = json.loads(expect_ok(huisou("index", photos, "--json")).stdout.splitlines()[-1])
+    assert (finished["indexed"], finished["failed"], finished["skipped"]) == (3, 0, 0), finished
+    assert _info(photos / "real" / "photo001.jpg")["status"] == "indexed"  # the real path won
+    link = _info(photos / "a-link.jpg")  # info follows the link to the one record
+    assert (link["status"], link["path"]) == ("indexed", str(photos / "real" / "photo001.jpg"))
+    listed = expect_ok(huisou("search", "photo", "--paths")).stdout.splitlines()
+    assert len(listed) == 3, listed

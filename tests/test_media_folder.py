@@ -133,8 +133,14 @@ def test_symlink_loops_and_links_back_into_the_tree(tmp_path):
     os.symlink(root, root / "a" / "loop")  # to the root itself
     os.symlink(root / "b", root / "a" / "b-again")  # a second way into b
     os.symlink(tmp_path, root / "b" / "up")  # to an ancestor of the root
-    os.symlink(outside, root / "linked")  # a folder outside the root: followed
+    os.symlink(outside, root / "linked")  # a folder outside the root: not followed...
     source = FolderSource(str(root))
+    assert paths(source) == [str(root / "a/one.jpg"), str(root / "b/two.jpg")]
+    assert any("linked leads outside the source root" in w for w in source.warnings)
+    assert "leads outside the source root" in source.explain_exclusion(
+        str(root / "linked/three.jpg")
+    )
+    source = FolderSource(str(root), follow_outside_links=True)  # ...unless asked to
     got = paths(source)
     assert got == sorted(
         [str(root / "a/one.jpg"), str(root / "b/two.jpg"), str(root / "linked/three.jpg")]

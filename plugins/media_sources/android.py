@@ -121,6 +121,7 @@ class AndroidSource(FolderSource):
         OptionSpec("exclude", "glob of paths to skip, relative to the root or a name", [], True),
         OptionSpec("include_hidden", "also walk dot-folders and dot-files", False),
         OptionSpec("all_files", "also read video/audio/document extensions", False),
+        OptionSpec("follow_outside_links", "follow symlinks that lead outside the root", False),
     )
     #: Where shared storage is mounted, tried after ``~/storage/shared`` (tests override it).
     SYSTEM_STORAGE: ClassVar[tuple[str, ...]] = ("/storage/emulated/0", "/sdcard")

@@ -22,8 +22,13 @@ What the walk leaves out, and why (``explain_exclusion`` names the rule for ``hu
 - **User excludes**: globs (``fnmatch``) matched against the path relative to the root (with
   ``/`` separators) and against the name, e.g. ``*.tmp``, ``Screenshots``, ``2019/drafts/*``.
 
-Symlinks are followed, but each real directory is walked once (real paths are remembered), so a
-link to a parent cannot loop and a link back into the tree does not index photos twice. A folder
+Symlinks inside the root are followed, but each real directory is walked once (real paths are
+remembered), so a link to a parent cannot loop, and each file (device, inode) is yielded once:
+a photo reached by two paths (a hard link, a link to a file) is one photo, at its real path
+when the walk sees that (links to files come last). Links that lead **outside the root** are
+not followed unless the source option ``follow_outside_links`` is true: a photo folder must
+not make huisou read ``/etc/passwd`` (a linked file is recorded as skipped, with the reason;
+a linked folder is a warning and an ``info`` rule). A folder
 that cannot be read (or a link whose target is missing) is reported in ``warnings``, listed in
 ``unreadable`` and skipped; a root that cannot be read raises
 :class:`~huisou.core.errors.MediaError`, which makes the indexer touch nothing (an unmounted
@@ -37,11 +42,14 @@ import os
 import re
 import threading
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 from huisou import hookimpl
-from huisou.core.errors import HuisouError, MediaError
+from huisou.core.errors import HuisouError, MediaError, NotAnImage
 from huisou.core.interfaces import MediaItem, MediaSource, OptionSpec
+from huisou.core.regular_files import open_regular
+
+FOLLOW_HINT = "source option follow_outside_links=true follows such links"
 
 DEFAULT_DIR_EXCLUDES = frozenset(
     {".git", "node_modules", "@eaDir", ".thumbnails", "System Volume Information",
@@ -81,6 +89,7 @@ class FolderSource(MediaSource):
         OptionSpec("exclude", "glob of paths to skip, relative to the root or a name", [], True),
         OptionSpec("all_files", "also read video/audio/document extensions (content decides)",
                    False),
+        OptionSpec("follow_outside_links", "follow symlinks that lead outside the root", False),
     )
 
     def __init__(self, root: str, **options: Any) -> None:
@@ -90,6 +99,7 @@ class FolderSource(MediaSource):
         self.unreadable: list[str] = []
         self.include_hidden = bool(options.get("include_hidden", False))
         self.all_files = bool(options.get("all_files", False))
+        self.follow_outside_links = bool(options.get("follow_outside_links", False))
         exclude = options.get("exclude") or []
         if isinstance(exclude, str):
             exclude = [exclude]
@@ -117,6 +127,19 @@ class FolderSource(MediaSource):
     def _tops(self) -> list[str]:
         """Folders the walk starts from (the android source narrows this)."""
         return [self.root]
+
+    def _inside_root(self, real: str) -> bool:
+        root = os.path.realpath(self.root)
+        return real == root or real.startswith(root.rstrip("/") + "/")
+
+    def open(self, item: MediaItem) -> BinaryIO:
+        """The file at its real path, if that is inside the root (or outside links are allowed)
+        and a regular file; checked when opened, so a photo swapped for a link after the scan
+        is refused too."""
+        real = os.path.realpath(item.path)
+        if not self.follow_outside_links and not self._inside_root(real):
+            raise NotAnImage(f"a link to {real}, outside the source root: not read ({FOLLOW_HINT})")
+        return open_regular(real)
 
     # -- rules (shared by the walk and by explain_exclusion) ---------------------------------
 
@@ -179,8 +202,29 @@ class FolderSource(MediaSource):
         tops = self._tops()
         top_reals = [os.path.realpath(t) for t in tops]
         visited: set[str] = set()
+        files: set[tuple[int, int]] = set()  # (device, inode) of every file yielded
+        links: list[tuple[os.DirEntry[str], str | None]] = []
         for top, top_real in zip(tops, top_reals, strict=True):
-            yield from self._walk(top, top_real, top_reals, visited, cancel)
+            for entry, group in self._walk(top, top_real, top_reals, visited, cancel, links):
+                yield from self._once(entry, group, files)
+        for entry, group in links:  # the real path of a linked photo, when walked, won
+            if cancel is not None and cancel.is_set():
+                return
+            yield from self._once(entry, group, files)
+
+    @staticmethod
+    def _once(
+        entry: os.DirEntry[str], group: str | None, files: set[tuple[int, int]]
+    ) -> Iterator[MediaItem]:
+        """``entry`` as an item unless the same file was already yielded under another path."""
+        try:
+            st = entry.stat()
+        except OSError:
+            return  # vanished or unreadable since the listing: next run sees it
+        key = (st.st_dev, st.st_ino)
+        if key not in files:
+            files.add(key)
+            yield MediaItem(entry.path, st.st_size, st.st_mtime_ns, group)
 
     def _walk(
         self,
@@ -189,7 +233,9 @@ class FolderSource(MediaSource):
         top_reals: list[str],
         visited: set[str],
         cancel: threading.Event | None,
-    ) -> Iterator[MediaItem]:
+        links: list[tuple[os.DirEntry[str], str | None]],
+    ) -> Iterator[tuple[os.DirEntry[str], str | None]]:
+        """Candidate files in walk order; links to files go to ``links`` for the end."""
         stack: list[tuple[str, str]] = [(top, top_real)]
         while stack:
             if cancel is not None and cancel.is_set():
@@ -226,7 +272,12 @@ class FolderSource(MediaSource):
                     if self.dir_rule(name, rel):
                         continue
                     sub_real = self._dir_real(entry, real, top_reals)
-                    if sub_real is not None and sub_real not in visited:
+                    if sub_real is not None and not self._may_enter(sub_real):
+                        self.warnings.append(
+                            f"link {entry.path} leads outside the source root, to {sub_real}; "
+                            f"not followed ({FOLLOW_HINT})"
+                        )
+                    elif sub_real is not None and sub_real not in visited:
                         subdirs.append((entry.path, sub_real))
                 elif self._dangling_link(entry):
                     if not self.dir_rule(name, rel):
@@ -243,12 +294,14 @@ class FolderSource(MediaSource):
             for entry, group in self.select(rel_dir, files, names):
                 if cancel is not None and cancel.is_set():
                     return
-                try:
-                    st = entry.stat()
-                except OSError:
-                    continue  # vanished or unreadable since the listing: next run sees it
-                yield MediaItem(entry.path, st.st_size, st.st_mtime_ns, group)
+                if entry.is_symlink():
+                    links.append((entry, group))
+                else:
+                    yield entry, group
             stack.extend(reversed(subdirs))
+
+    def _may_enter(self, real: str) -> bool:
+        return self.follow_outside_links or self._inside_root(real)
 
     @staticmethod
     def _dangling_link(entry: os.DirEntry[str]) -> bool:
@@ -310,10 +363,19 @@ class FolderSource(MediaSource):
             return rule
         if os.path.isdir(path):
             return self.dir_rule(parts[-1], rel)
-        rule = self.file_rule(parts[-1], rel)
+        rule = self.file_rule(parts[-1], rel) or self._file_link_rule(path)
         if rule:
             return rule
         return self.twin_rule(current, parts[-1])
+
+    def _file_link_rule(self, path: str) -> str | None:
+        """Why a link to a file is not read (see :meth:`open`)."""
+        if not os.path.islink(path):
+            return None
+        real = os.path.realpath(path)
+        if not self._may_enter(real):
+            return f"a link to {real}, outside the source root: not read ({FOLLOW_HINT})"
+        return None
 
     def _link_rule(self, dirpath: str, rel: str) -> str | None:
         """Why the walk does not enter the linked folder ``dirpath`` (see :meth:`_dir_real`)."""
@@ -329,6 +391,8 @@ class FolderSource(MediaSource):
                 return f"symlink loop: {rel} links back to {target}"
             if target.startswith(top.rstrip("/") + "/"):
                 return f"linked folder {rel}: its photos are indexed at {target}"
+        if not self._may_enter(target):
+            return f"linked folder {rel} leads outside the source root, to {target} ({FOLLOW_HINT})"
         return None
 
     def twin_rule(self, dirpath: str, name: str) -> str | None:

@@ -117,6 +117,31 @@ def newline_in_a_file_name(tmp: Path) -> None:
     assert str(photos / "evil\nname.jpg") in names, names
 
 
+def symlink_to_etc_passwd(tmp: Path) -> None:
+    """A link out of the root is recorded, never read or hashed; a linked folder is a warning."""
+    fake_home()
+    photos = tmp / "photos"
+    make_photos(photos, 2)
+    os.symlink("/etc/passwd", photos / "passwd.jpg")
+    os.symlink("/etc", photos / "etc")
+    run = expect_ok(huisou("index", photos, "--json"))
+    finished = json.loads(run.stdout.splitlines()[-1])
+    assert (finished["indexed"], finished["skipped"], finished["failed"]) == (2, 1, 0), finished
+    record = json.loads(expect_ok(huisou("info", photos / "passwd.jpg", "--json")).stdout)
+    assert record["content_hash"] is None and "outside" in record["reason"], record
+
+
+def one_photo_by_two_paths(tmp: Path) -> None:
+    fake_home()
+    photos = tmp / "photos"
+    make_photos(photos / "real", 2)
+    os.link(photos / "real" / "photo000.jpg", photos / "hard.jpg")
+    os.symlink(photos / "real" / "photo001.jpg", photos / "a-link.jpg")
+    os.symlink("real", photos / "again")
+    run = expect_ok(huisou("index", photos, "--json"))
+    assert json.loads(run.stdout.splitlines()[-1])["indexed"] == 2, run.describe()
+
+
 CASES = [
     Case("files: ordinary folder with a broken photo", ordinary_folder_with_a_broken_photo),
     Case("files: search by a missing image", search_by_a_missing_image),
@@ -128,4 +153,6 @@ CASES = [
     Case("files: photo replaced by a FIFO mid-run", photo_replaced_by_a_fifo_mid_run),
     Case("files: non-UTF-8 file names", non_utf8_file_names),
     Case("files: newline in a file name", newline_in_a_file_name),
+    Case("files: symlink to /etc/passwd", symlink_to_etc_passwd),
+    Case("files: one photo by two paths", one_photo_by_two_paths),
 ]
