@@ -128,9 +128,9 @@ def test_writes_from_another_connection_make_the_sidecar_stale(store_cls, tmp_pa
     indexer_batch(wconn, writer, [500], new)
     assert reader.token() != old_token
     assert top_ids(reader, new[0], 1) == [500]
-    # rebuilt and persisted for the new token
-    assert vector_index.VectorIndex.load(reader.sidecar_path, reader.token(), DIMS) is not None
-    assert vector_index.VectorIndex.load(reader.sidecar_path, old_token, DIMS) is None
+    # not rebuilt: the sidecar stays the base and the new row is searched as a delta
+    assert vector_index.VectorIndex.load(reader.sidecar_path, old_token, DIMS) is not None
+    assert reader.describe()["index_delta"] == 1
 
     wconn.execute("BEGIN IMMEDIATE")
     writer.delete([500, 1])

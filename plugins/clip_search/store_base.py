@@ -5,10 +5,18 @@ indexer's transaction) and search through :class:`~.vector_index.VectorIndex`, a
 sidecar file ``<db>.<namespace>.<store>.vidx`` next to the database.
 
 Staleness: every write sets a new random ``token`` in ``huisou_vector_state`` inside the same
-transaction as the rows. The sidecar records the token it was built at; a search compares it
-with the database's token and rebuilds on any difference. Because the token is random (not a
-counter), a rolled-back write can never be mistaken for a later committed one, and a write
-from another process or connection is noticed by the next search.
+transaction as the rows. Because the token is random (not a counter), a rolled-back write can
+never be mistaken for a later committed one, and a write from another process or connection
+is noticed by the next search.
+
+Incremental maintenance: every write also advances a sequence number ``seq``, records the
+token it produced in ``huisou_vector_history`` and the ids it touched in
+``huisou_vector_changes``. A sidecar built at ``(seq, token)`` is a valid *base* for any later
+state whose history holds that pair: a search masks the ids changed since then and searches
+their current vectors exactly beside it (:mod:`.layered_index`). The sidecar is rebuilt only
+when that delta outgrows :func:`~.layered_index.delta_limit`; after a rebuild the writer prunes
+the log up to the new base (``floor``), and a reader whose base is older than ``floor`` maps the
+new sidecar instead.
 
 This module imports only the standard library; numpy is imported where vectors are handled.
 """
@@ -32,6 +40,8 @@ from huisou.core.interfaces import StoreLocation, VectorStore
 log = logging.getLogger(__name__)
 
 STATE_TABLE = "huisou_vector_state"
+HISTORY_TABLE = "huisou_vector_history"
+CHANGES_TABLE = "huisou_vector_changes"
 #: Rows per chunk when streaming vectors out of SQLite to build the index.
 SCAN_CHUNK = 4_096
 #: A filter with at most this many ids is answered in SQL when the index would need a rebuild.
@@ -63,7 +73,8 @@ class SQLiteVectorStore(VectorStore):
             location.db_path
         )
         self._lock = threading.RLock()
-        self._index: Any = None
+        self._index: Any = None  # LayeredIndex of the last state searched
+        self._base: Any = None  # the newest VectorIndex known to describe a committed state
         self.rerank: int | None = location.options.get("rerank")
         memory = location.db_path in ("", ":memory:") or location.db_path.startswith("file::memory")
         self.sidecar_path: str | None = None
@@ -71,14 +82,17 @@ class SQLiteVectorStore(VectorStore):
             self.sidecar_path = f"{location.db_path}.{self.suffix}.{self.store_id}.vidx"
         self.prepare_connection()
         with self._write(setup=True):
-            self.conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (namespace TEXT NOT NULL, "
-                "store TEXT NOT NULL, token INTEGER NOT NULL, PRIMARY KEY (namespace, store))"
-            )
+            self._create_log_tables()
             self.create_table()
             self.conn.execute(
                 f"INSERT OR IGNORE INTO {STATE_TABLE} (namespace, store, token) VALUES (?, ?, ?)",
                 (self.namespace, self.store_id, secrets.randbits(62)),
+            )
+            # the first state (and a library's from before the log) is a valid base too
+            self.conn.execute(
+                f"INSERT OR IGNORE INTO {HISTORY_TABLE} SELECT namespace, store, seq, token "
+                f"FROM {STATE_TABLE} WHERE namespace=? AND store=?",
+                (self.namespace, self.store_id),
             )
             if self.is_empty():
                 self._adopt_sibling()
@@ -136,9 +150,40 @@ class SQLiteVectorStore(VectorStore):
             self.write_rows([int(i) for i in ids], [row.tobytes() for row in matrix])
             copied += len(ids)
         if copied:
-            self._bump()
+            self._bump(None)
             log.warning("copied %d vectors of model %s into the %r store", copied,
                         self.namespace, self.store_id)
+
+    def _create_log_tables(self) -> None:
+        """The token row, the history of tokens and the changed-ids log (see the module doc).
+
+        Libraries made before the log existed have a state table without ``seq``/``floor``:
+        the columns are added in place (a fresh log starts at 0, so their sidecars rebuild once).
+        """
+        self.conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (namespace TEXT NOT NULL, "
+            "store TEXT NOT NULL, token INTEGER NOT NULL, seq INTEGER NOT NULL DEFAULT 0, "
+            "floor INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (namespace, store))"
+        )
+        columns = {row[1] for row in self.conn.execute(f"PRAGMA table_info({STATE_TABLE})")}
+        for column in ("seq", "floor"):
+            if column not in columns:
+                self.conn.execute(f"ALTER TABLE {STATE_TABLE} ADD COLUMN {column} INTEGER "
+                                  "NOT NULL DEFAULT 0")
+        self.conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (namespace TEXT NOT NULL, "
+            "store TEXT NOT NULL, seq INTEGER NOT NULL, token INTEGER NOT NULL, "
+            "PRIMARY KEY (namespace, store, seq)) WITHOUT ROWID"
+        )
+        self.conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {CHANGES_TABLE} (namespace TEXT NOT NULL, "
+            "store TEXT NOT NULL, item_id INTEGER NOT NULL, seq INTEGER NOT NULL, "
+            "PRIMARY KEY (namespace, store, item_id)) WITHOUT ROWID"
+        )
+        self.conn.execute(
+            f"CREATE INDEX IF NOT EXISTS {CHANGES_TABLE}_seq "
+            f"ON {CHANGES_TABLE} (namespace, store, seq)"
+        )
 
     # -- transactions and the change token ---------------------------------------------------
 
@@ -167,19 +212,43 @@ class SQLiteVectorStore(VectorStore):
             raise
         self.conn.execute(f"RELEASE {name}")
 
-    def _bump(self) -> None:
+    def _bump(self, ids: Sequence[int] | None) -> None:
+        """Record a write: a new token, the next ``seq``, and the ids it changed.
+
+        ``ids=None`` (rows copied in bulk) moves the floor up instead of logging every id: no
+        older base can describe the new state, so the next search rebuilds.
+        """
+        token = secrets.randbits(62)
+        key = (self.namespace, self.store_id)
         self.conn.execute(
-            f"UPDATE {STATE_TABLE} SET token=? WHERE namespace=? AND store=?",
-            (secrets.randbits(62), self.namespace, self.store_id),
+            f"UPDATE {STATE_TABLE} SET token=?, seq=seq+1 WHERE namespace=? AND store=?",
+            (token, *key),
+        )
+        seq = self.state()[1]
+        self.conn.execute(f"INSERT OR REPLACE INTO {HISTORY_TABLE} VALUES (?, ?, ?, ?)",
+                          (*key, seq, token))
+        if ids is None:
+            self.conn.execute(f"UPDATE {STATE_TABLE} SET floor=seq WHERE namespace=? AND store=?",
+                              key)
+            return
+        self.conn.executemany(
+            f"INSERT INTO {CHANGES_TABLE} VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(namespace, store, item_id) DO UPDATE SET seq=excluded.seq",
+            ((*key, int(i), seq) for i in ids),
         )
 
-    def token(self) -> int:
-        """The current change token (what a valid sidecar must have been built at)."""
+    def state(self) -> tuple[int, int, int]:
+        """``(token, seq, floor)``: the current change token (what a sidecar used as is must
+        have been built at), the write sequence number, and the oldest usable base ``seq``."""
         row = self.conn.execute(
-            f"SELECT token FROM {STATE_TABLE} WHERE namespace=? AND store=?",
+            f"SELECT token, seq, floor FROM {STATE_TABLE} WHERE namespace=? AND store=?",
             (self.namespace, self.store_id),
         ).fetchone()
-        return int(row[0]) if row else 0
+        return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
+
+    def token(self) -> int:
+        """The current change token."""
+        return self.state()[0]
 
     # -- VectorStore -------------------------------------------------------------------------
 
@@ -201,7 +270,7 @@ class SQLiteVectorStore(VectorStore):
         blobs = [row.tobytes() for row in matrix]
         with self._lock, self._write():
             self.write_rows(ids, blobs)
-            self._bump()
+            self._bump(ids)
 
     def delete(self, ids: Sequence[int]) -> None:
         ids = sorted({int(i) for i in ids})
@@ -209,7 +278,7 @@ class SQLiteVectorStore(VectorStore):
             return
         with self._lock, self._write():
             if self.delete_rows(ids):
-                self._bump()
+                self._bump(ids)
 
     def search(
         self, vector: Any, k: int, candidates: Sequence[int] | None = None
@@ -229,7 +298,7 @@ class SQLiteVectorStore(VectorStore):
         index = self.index(build=len(wanted) > SUBSET_SQL_MAX)
         if index is None:  # stale index and a small filter: no rebuild needed for this query
             return self.search_candidates(query, k, wanted)
-        found_ids, scores = index.search(query, k, index.rows_of(wanted), rerank=self.rerank)
+        found_ids, scores = index.search(query, k, wanted, rerank=self.rerank)
         return [(int(i), float(s)) for i, s in zip(found_ids, scores, strict=True)]
 
     def search_candidates(
@@ -248,7 +317,7 @@ class SQLiteVectorStore(VectorStore):
         return {int(i) for chunk_ids, _ in self.scan() for i in chunk_ids}
 
     def close(self) -> None:
-        self._index = None
+        self._index = self._base = None
         if self._own_conn:
             self.conn.close()
 
@@ -263,66 +332,128 @@ class SQLiteVectorStore(VectorStore):
             "vectors": self.count(),
             "sidecar": self.sidecar_path,
             "index": None if index is None else ("loaded", len(index)),
+            "index_delta": None if index is None else index.delta_size,
         }
 
     # -- the index ---------------------------------------------------------------------------
 
     def index(self, build: bool = True) -> Any:
-        """The search index for the current token: cached, mapped from the sidecar or rebuilt.
+        """The search index for the current token: a :class:`~.layered_index.LayeredIndex`.
 
-        The token check, and a rebuild's scan, run in one read transaction so the snapshot
-        the sidecar describes is exactly the one its token names. With ``build=False`` a
-        stale index is not rebuilt and None is returned.
+        Cached; else a committed base (in memory or the sidecar) plus the changes since it;
+        else rebuilt. The state check, the delta's reads and a rebuild's scan run in one read
+        transaction, so the index describes exactly the snapshot its token names. With
+        ``build=False`` nothing is rebuilt or read in bulk, and None is returned instead.
         """
-        from huisou.plugins.clip_search.vector_index import VectorIndex
+        from huisou.plugins.clip_search.layered_index import LayeredIndex, delta_limit
 
         with self._lock:
             own_txn = not self.conn.in_transaction
             if own_txn:
                 self.conn.execute("BEGIN")
             try:
-                token = self.token()
+                token, seq, floor = self.state()
                 cached = self._index
                 if cached is not None and cached.token == token:
                     return cached
-                # a sidecar never carries an uncommitted token (see below), so a match is valid
-                index = self._load_sidecar(token)
-                if index is None and build:
+                base = self._usable_base(token, seq, floor)
+                changed = self._changed_since(base.seq) if base is not None else None
+                if base is not None and len(changed) <= delta_limit(len(base)):
+                    delta_ids, delta_vectors = self.fetch(changed) if changed else (None, None)
+                    index = LayeredIndex(base, token, changed, delta_ids, delta_vectors)
+                elif build:
                     # an uncommitted snapshot is built in a temporary file: persisting it would
                     # replace the sidecar of the committed state with one a rollback orphans
-                    persist = self.sidecar_path if own_txn else None
-                    index = self._build(VectorIndex, token, persist)
-                if index is not None:
-                    self._index = index
+                    base = self._build(token, seq, self.sidecar_path if own_txn else None)
+                    if own_txn:
+                        self._base = base
+                    index = LayeredIndex(base, token)
+                else:
+                    return None
+                self._index = index
                 return index
             finally:
                 if own_txn:
                     self.conn.execute("COMMIT")
 
-    def _load_sidecar(self, token: int) -> Any:
+    def _usable_base(self, token: int, seq: int, floor: int) -> Any:
+        """A committed snapshot this state can be reached from by the logged changes, if any:
+        built at ``(seq, token)`` exactly, or at a logged ``(seq, token)`` pair from ``floor``
+        on (a base from another history, e.g. a restored backup, does not match its pair)."""
+        for base in (self._base, self._load_sidecar()):
+            if base is None:
+                continue
+            if (base.seq, base.token) == (seq, token):
+                return base
+            if floor <= base.seq < seq and self._logged_token(base.seq) == base.token:
+                self._base = base
+                return base
+        return None
+
+    def _logged_token(self, seq: int) -> int | None:
+        row = self.conn.execute(
+            f"SELECT token FROM {HISTORY_TABLE} WHERE namespace=? AND store=? AND seq=?",
+            (self.namespace, self.store_id, seq),
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def _changed_since(self, seq: int) -> list[int]:
+        return [int(row[0]) for row in self.conn.execute(
+            f"SELECT item_id FROM {CHANGES_TABLE} WHERE namespace=? AND store=? AND seq>?",
+            (self.namespace, self.store_id, seq),
+        )]
+
+    def _load_sidecar(self) -> Any:
         from huisou.plugins.clip_search.vector_index import VectorIndex
 
         if not self.sidecar_path:
             return None
         try:
-            return VectorIndex.load(self.sidecar_path, token, self.dims)
+            return VectorIndex.load(self.sidecar_path, None, self.dims)
         except (OSError, ValueError) as exc:
             log.info("ignoring unreadable vector index %s: %s", self.sidecar_path, exc)
             return None
 
-    def _build(self, index_cls: Any, token: int, path: str | None) -> Any:
+    def _build(self, token: int, seq: int, path: str | None) -> Any:
+        from huisou.plugins.clip_search.vector_index import VectorIndex
+
         n = self.count()
         try:
-            return index_cls.build(self.scan(), n, self.dims, token, path)
+            return VectorIndex.build(self.scan(), n, self.dims, token, path, seq)
         except OSError as exc:  # read-only directory, disk full: fall back to a temp file
             if path is None:
                 raise
             log.warning("cannot write vector index %s (%s); using a temporary one", path, exc)
-            return index_cls.build(self.scan(), n, self.dims, token, None)
+            return VectorIndex.build(self.scan(), n, self.dims, token, None, seq)
 
     def refresh(self) -> None:
-        """Make sure the sidecar matches the database (e.g. right after indexing)."""
-        self.index()
+        """Bring the search index up to date (e.g. right after indexing) and, when the sidecar
+        on disk is a newer base than the log's floor, prune the log entries it folded in."""
+        index = self.index()
+        base = index.base
+        if base.path != self.sidecar_path or base is not self._base:
+            return
+        _, _, floor = self.state()
+        if base.seq > floor:
+            self._prune_log(base.seq)
+
+    def _prune_log(self, seq: int) -> None:
+        """Forget changes a base at ``seq`` already holds (readers with older bases then map
+        the new sidecar, see ``_usable_base``)."""
+        key = (self.namespace, self.store_id)
+        with self._lock, self._write(setup=True):
+            self.conn.execute(
+                f"DELETE FROM {CHANGES_TABLE} WHERE namespace=? AND store=? AND seq<=?",
+                (*key, seq),
+            )
+            self.conn.execute(
+                f"DELETE FROM {HISTORY_TABLE} WHERE namespace=? AND store=? AND seq<?",
+                (*key, seq),
+            )
+            self.conn.execute(
+                f"UPDATE {STATE_TABLE} SET floor=? WHERE namespace=? AND store=? AND floor<?",
+                (seq, *key, seq),
+            )
 
 
 def id_batches(ids: Sequence[int], size: int = PARAM_BATCH) -> Iterator[list[int]]:

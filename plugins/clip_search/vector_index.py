@@ -19,7 +19,9 @@ breaks the memory budget and, read from SQLite BLOBs, the latency budget. Instea
 
 Small collections (and explicit candidate lists, e.g. from folder/date filters) are searched
 exactly over the mapped floats. The sidecar file is a cache: it records the store's random
-``token`` and is rebuilt from the database when the token differs, so deleting it is harmless.
+``token`` and change sequence number ``seq`` at build time; the store either uses it as is, or
+as the base of a :class:`~.layered_index.LayeredIndex` (the changes since ``seq`` searched
+exactly beside it), or rebuilds it — so deleting it is harmless.
 
 File layout (little-endian, sections page-aligned so they can be mapped directly)::
 
@@ -42,9 +44,9 @@ import numpy as np
 from huisou.plugins.clip_search.bitcode import asymmetric_scores, code_bytes, dot, hamming
 
 MAGIC = b"HSVIDX01"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 PAGE = 4096
-_HEADER = struct.Struct("<8sIIqqq")  # magic, format, dims, n, token, bytes per code
+_HEADER = struct.Struct("<8sIIqqqq")  # magic, format, dims, n, token, bytes per code, seq
 
 #: At or below this many vectors, search is exact over the mapped floats.
 EXACT_MAX = 16_384
@@ -110,9 +112,11 @@ class VectorIndex:
 
     def __init__(
         self, token: int, dims: int, arrays: dict[str, Any], path: str | None, fd: int,
-        float_offset: int,
+        float_offset: int, seq: int = 0,
     ) -> None:
         self.token = token
+        #: the store's change sequence number this snapshot was built at
+        self.seq = seq
         self.dims = dims
         self.path = path
         # re-rank rows are read with preadv, not through the map: a page fault maps 64 KB or
@@ -173,6 +177,7 @@ class VectorIndex:
         dims: int,
         token: int,
         path: str | None = None,
+        seq: int = 0,
     ) -> VectorIndex:
         """Write an index from ``(ids, float32 vectors)`` chunks totalling ``n`` rows.
 
@@ -228,7 +233,8 @@ class VectorIndex:
             for name, array in (("mean", mean), ("cov", cov), ("ids", ids), ("sorted_ids", ids[order]),
                                 ("sorted_rows", order.astype(np.int64)), ("bits", bits)):
                 _write_all(fd, array, sections[name][0])
-            os.pwrite(fd, _HEADER.pack(MAGIC, FORMAT_VERSION, dims, n, token, layout.width), 0)
+            os.pwrite(fd, _HEADER.pack(MAGIC, FORMAT_VERSION, dims, n, token, layout.width, seq),
+                      0)
             if path:
                 os.fsync(fd)
                 os.replace(tmp, path)
@@ -237,7 +243,7 @@ class VectorIndex:
                 os.unlink(tmp)
                 tmp = ""
             return cls(token, dims, _map(fd, sections, "r"), path, os.dup(fd),
-                       sections["floats"][0])
+                       sections["floats"][0], seq)
         except BaseException:
             if tmp and tmp != path:
                 with contextlib.suppress(OSError):
@@ -247,8 +253,9 @@ class VectorIndex:
             os.close(fd)
 
     @classmethod
-    def load(cls, path: str, token: int, dims: int) -> VectorIndex | None:
-        """Map a sidecar written for ``token``; None when missing, stale or damaged."""
+    def load(cls, path: str, token: int | None, dims: int) -> VectorIndex | None:
+        """Map a sidecar written for ``token`` (any token when None: the caller checks the
+        snapshot's ``token`` and ``seq`` itself); None when missing, stale or damaged."""
         try:
             fd = os.open(path, os.O_RDONLY)
         except OSError:
@@ -257,15 +264,17 @@ class VectorIndex:
             head = os.pread(fd, _HEADER.size, 0)
             if len(head) < _HEADER.size:
                 return None
-            magic, version, f_dims, n, f_token, width = _HEADER.unpack(head)
-            if (magic, version, f_dims, f_token) != (MAGIC, FORMAT_VERSION, dims, token):
+            magic, version, f_dims, n, f_token, width, seq = _HEADER.unpack(head)
+            if (magic, version, f_dims) != (MAGIC, FORMAT_VERSION, dims):
+                return None
+            if token is not None and f_token != token:
                 return None
             layout = _Layout(dims, n, width)
             if width != code_bytes(dims) or os.fstat(fd).st_size < layout.sections["end"][0]:
                 return None
             sections = layout.sections
-            return cls(token, dims, _map(fd, sections, "r"), path, os.dup(fd),
-                       sections["floats"][0])
+            return cls(f_token, dims, _map(fd, sections, "r"), path, os.dup(fd),
+                       sections["floats"][0], seq)
         finally:
             os.close(fd)
 
