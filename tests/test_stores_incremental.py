@@ -175,3 +175,20 @@ def test_a_library_from_before_the_log_opens_and_searches(store_cls, tmp_path):
     assert store.describe()["index_delta"] == 0  # not yet searched at the new state
     assert [i for i, _ in store.search(q, 10)] == exact_top(store, q, 10)
     assert store.describe()["index_delta"] == 50
+
+
+def test_sqlite_vec_fetch_reads_the_shadow_tables_like_the_public_table(tmp_path):
+    from huisou.plugins.clip_search.store_base import fetch_vectors
+    from huisou.plugins.clip_search.store_sqlitevec import fetch_shadow
+
+    store, conn = open_store(SqliteVecStore, tmp_path / "lib.db")
+    batch(conn, store, range(1, 2501), clustered(2500, seed=17))  # three vec0 chunks
+    batch(conn, store, range(1000, 1100))  # freed slots
+    batch(conn, store, range(1, 30), clustered(29, seed=18))  # rewritten rows move
+    wanted = list(range(1, 2600, 7)) + [5000]
+    shadow_ids, shadow = fetch_shadow(conn, store.table, wanted, DIMS)
+    public_ids, public = fetch_vectors(conn, store.table, "rowid", "embedding", wanted, DIMS)
+    order = np.argsort(public_ids)  # vec0 returns rows in its own order
+    assert shadow_ids.tolist() == public_ids[order].tolist()
+    assert not set(shadow_ids.tolist()) & set(range(1000, 1100)) and 5000 not in shadow_ids
+    np.testing.assert_array_equal(shadow, public[order])

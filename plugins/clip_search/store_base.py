@@ -481,7 +481,8 @@ def fetch_vectors(
         found += [r[0] for r in rows]
         blobs += [r[1] for r in rows]
     matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(found), dims)
-    return np.asarray(found, dtype=np.int64), matrix
+    order = np.argsort(np.asarray(found, dtype=np.int64), kind="stable")  # vec0 has its own
+    return np.asarray(found, dtype=np.int64)[order], matrix[order]
 
 
 def refresh_after_index(db_path: str, namespace: str, classes: dict[str, type]) -> None:

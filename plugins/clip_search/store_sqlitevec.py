@@ -140,6 +140,8 @@ class SqliteVecStore(SQLiteVectorStore):
             yield ids, matrix.reshape(len(rows), self.dims)
 
     def fetch(self, ids: Sequence[int]) -> tuple[Any, Any]:
+        if shadow_layout_known(self.conn, self.table):
+            return fetch_shadow(self.conn, self.table, ids, self.dims)
         return fetch_vectors(self.conn, self.table, "rowid", "embedding", ids, self.dims)
 
     def search_candidates(
@@ -206,3 +208,35 @@ def scan_shadow(conn: Any, table: str, dims: int) -> Iterator[tuple[Any, Any]]:
         matrix = np.frombuffer(vectors, dtype=np.float32).reshape(-1, dims)[:size]
         if len(ids):
             yield ids, matrix[valid]
+
+
+def fetch_shadow(conn: Any, table: str, ids: Sequence[int], dims: int) -> tuple[Any, Any]:
+    """``(found ids in id order, float32 matrix)`` read from vec0's shadow tables.
+
+    Why: vec0 answers ``rowid IN (...)`` by reading a whole 1024-vector chunk (2 MB at 512
+    dims) per id: 1000 ids took 1.9 s at 200k vectors. Here each chunk holding a wanted id is
+    read once, and new photos (the usual delta) sit together in the last chunks.
+    """
+    import numpy as np
+
+    slots: dict[int, list[tuple[int, int]]] = {}  # chunk id -> [(offset, item id)]
+    for chunk in id_batches(sorted({int(i) for i in ids})):
+        for item_id, chunk_id, offset in conn.execute(
+            f"SELECT rowid, chunk_id, chunk_offset FROM {table}_rowids WHERE rowid IN "
+            f"({','.join('?' * len(chunk))})", chunk,
+        ):
+            slots.setdefault(int(chunk_id), []).append((int(offset), int(item_id)))
+    found: list[int] = []
+    rows: list[Any] = []
+    for chunk in id_batches(sorted(slots)):
+        for chunk_id, vectors in conn.execute(
+            f"SELECT rowid, vectors FROM {table}_vector_chunks00 WHERE rowid IN "
+            f"({','.join('?' * len(chunk))})", chunk,
+        ):
+            matrix = np.frombuffer(vectors, dtype=np.float32).reshape(-1, dims)
+            for offset, item_id in slots[int(chunk_id)]:
+                found.append(item_id)
+                rows.append(matrix[offset])
+    order = np.argsort(np.asarray(found, dtype=np.int64), kind="stable")
+    matrix = np.stack(rows)[order] if rows else np.zeros((0, dims), dtype=np.float32)
+    return np.asarray(found, dtype=np.int64)[order], matrix
