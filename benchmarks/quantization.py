@@ -11,6 +11,9 @@ compares the int8 towers against fp32 through ``OnnxClipBackend``, the code user
   top-10 also returns (how much search results move);
 - ``R@10 labels`` (toy model only): share of the 10 best hits that have the queried colour and
   shape, fp32 -> int8 (real retrieval quality on a model that was trained);
+- ``R@10 mixed``: int8 text queries against the fp32 image vectors (a library indexed at fp32
+  and searched after ``huisou models quantize``, if both precisions shared one vector space),
+  as the share of fp32's top-10 it returns, and the largest score change per pair;
 - size of both towers and image throughput (batch 16).
 
 Models: ``tests/models/tiny_clip`` (random weights), ``tests/models/toy_shapes`` (trained),
@@ -139,6 +142,8 @@ def bench_model(name: str, path: Path, variants: dict, threads: int, shapes_n: i
 
     rows.append({**base, "variant": "fp32", "img_cos_min": 1.0, "img_cos_mean": 1.0,
                  "txt_cos_min": 1.0, "txt_cos_mean": 1.0, "recall10_vs_fp32": 1.0,
+                 "recall10_mixed_vs_fp32": 1.0, "recall10_labels_mixed": label_recall(top32),
+                 "mixed_score_delta_max": 0.0,
                  "recall10_labels": label_recall(top32), "mb": size32 / 1e6,
                  "img_per_s": ips32, "quantize_s": 0.0})
     for variant, opts in variants.items():
@@ -156,7 +161,12 @@ def bench_model(name: str, path: Path, variants: dict, threads: int, shapes_n: i
                         for t in ("visual", "textual"))
         ci, ct = np.sum(img8 * img32, 1), np.sum(txt8 * txt32, 1)
         top8 = topk(img8, txt8)
+        mixed = topk(img32, txt8)
+        delta = float(np.abs(txt8 @ img32.T - txt32 @ img32.T).max())
         rows.append({**base, "variant": variant,
+                     "recall10_mixed_vs_fp32": overlap(top32, mixed),
+                     "recall10_labels_mixed": label_recall(mixed),
+                     "mixed_score_delta_max": delta,
                      "img_cos_min": float(ci.min()), "img_cos_mean": float(ci.mean()),
                      "txt_cos_min": float(ct.min()), "txt_cos_mean": float(ct.mean()),
                      "recall10_vs_fp32": overlap(top32, top8),
@@ -167,14 +177,18 @@ def bench_model(name: str, path: Path, variants: dict, threads: int, shapes_n: i
 
 
 HEADER = (f"{'model':18} {'variant':20} {'img cos min/mean':>17} {'txt cos min/mean':>17} "
-          f"{'R@10 vs fp32':>12} {'R@10 labels':>11} {'MB':>7} {'img/s':>7}")
+          f"{'R@10 vs fp32':>12} {'R@10 labels':>11} {'R@10 mixed':>10} {'mixed labels':>12} "
+          f"{'mixed dmax':>10} {'MB':>7} {'img/s':>7}")
 
 
 def _fmt(r: dict) -> str:
     lab = "-" if r["recall10_labels"] is None else f"{r['recall10_labels']:.3f}"
+    mixed_lab = ("-" if r["recall10_labels_mixed"] is None
+                 else f"{r['recall10_labels_mixed']:.3f}")
     return (f"{r['model']:18} {r['variant']:20} {r['img_cos_min']:.4f}/{r['img_cos_mean']:.4f}  "
             f"{r['txt_cos_min']:.4f}/{r['txt_cos_mean']:.4f}  {r['recall10_vs_fp32']:12.3f} "
-            f"{lab:>11} {r['mb']:7.1f} {r['img_per_s']:7.1f}")
+            f"{lab:>11} {r['recall10_mixed_vs_fp32']:10.3f} {mixed_lab:>12} "
+            f"{r['mixed_score_delta_max']:10.4f} {r['mb']:7.1f} {r['img_per_s']:7.1f}")
 
 
 def main(argv: list[str] | None = None) -> int:

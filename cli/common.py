@@ -43,6 +43,42 @@ def library_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+class QueryCommand(click.Command):
+    """A command whose free text may start with ``-`` (``huisou search -people``).
+
+    Only this command's own option names (``--top 3``, ``--top=3``, ``-n3``) are read as
+    options; any other word starting with a single ``-`` is text, as if after ``--``.
+    A misspelt ``--long-option`` is still an error.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        takes_value: dict[str, bool] = {}
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Option):
+                for name in (*param.opts, *param.secondary_opts):
+                    takes_value[name] = not param.is_flag and not param.count
+        options: list[str] = []
+        texts: list[str] = []
+        index = 0
+        while index < len(args):
+            arg = args[index]
+            name = arg.split("=", 1)[0]
+            if arg == "--":
+                texts += args[index + 1 :]
+                break
+            if name in takes_value:
+                options.append(arg)
+                if takes_value[name] and "=" not in arg and index + 1 < len(args):
+                    index += 1
+                    options.append(args[index])
+            elif arg.startswith("--") or (arg[:2] in takes_value and arg[2:].isdigit()):
+                options.append(arg)  # unknown long options stay errors; -n5 is --top 5
+            else:
+                texts.append(arg)
+            index += 1
+        return super().parse_args(ctx, [*options, "--", *texts])
+
+
 def folder_argument(path: str, param_hint: str) -> str:
     """The absolute form of a folder argument, or a usage error (exit 2) when ``path`` is
     missing, a file, or does not exist: every command treats a bad folder the same way."""

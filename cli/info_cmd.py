@@ -139,6 +139,11 @@ def explain(library: Any, path: str) -> dict[str, Any]:
         models=models,
         metadata={key: record[key] for key in META_KEYS},
         gps=gps,
+        camera=(
+            {"make": record["camera_make"], "model": record["camera_model"]}
+            if record["camera_make"] or record["camera_model"]
+            else None
+        ),
         group=record["group_key"],
     )
     if rule:  # indexed earlier, excluded by the source's rules now

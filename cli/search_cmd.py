@@ -3,8 +3,33 @@
 from __future__ import annotations
 
 import click
-from huisou.cli.common import library_options, open_library, print_json, shown_path
+from huisou.cli.common import (
+    QueryCommand,
+    library_options,
+    open_library,
+    print_json,
+    shown_path,
+)
 from huisou.core.config import Config
+
+
+class _Cosine(click.ParamType):
+    """A cosine score: a finite number from -1 to 1 (``nan`` and ``2`` match nothing)."""
+
+    name = "score"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None
+                ) -> float:
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not -1.0 <= number <= 1.0:  # also false for nan
+            self.fail(f"{value!r} is not a cosine score from -1 to 1", param, ctx)
+        return number
+
+
+COSINE = _Cosine()
 
 
 def _date(value: str | None, option: str) -> str | None:
@@ -20,7 +45,7 @@ def _date(value: str | None, option: str) -> str | None:
         ) from None
 
 
-@click.command()
+@click.command(cls=QueryCommand)
 @click.argument("text", required=False)
 @click.option("--image", type=click.Path(dir_okay=False), help="Find photos like this one.")
 @click.option("--top", "-n", default=20, show_default=True, type=click.IntRange(min=1))
@@ -36,7 +61,7 @@ def _date(value: str | None, option: str) -> str | None:
 @click.option("--folder", type=click.Path(file_okay=False), help="Only photos under this folder.")
 @click.option("--camera", help="Camera make/model contains this text.")
 @click.option("--has-gps/--no-gps", default=None, help="Only photos with (or without) GPS.")
-@click.option("--min-score", type=float, help="Drop hits below this cosine score.")
+@click.option("--min-score", type=COSINE, help="Drop hits below this cosine score (-1..1).")
 @library_options
 def search(
     text: str | None,
@@ -53,7 +78,11 @@ def search(
     min_score: float | None,
     config: Config,
 ) -> None:
-    """Search for TEXT, e.g. huisou search "dog on a beach" or 'beach +sunset -people'."""
+    """Search for TEXT, e.g. huisou search "dog on a beach" or 'beach +sunset -people'.
+
+    A query may start with '-' (huisou search -people): only huisou's own options are
+    read as options.
+    """
     import os
 
     from huisou.core.search import Searcher, SearchFilters
@@ -62,17 +91,24 @@ def search(
         raise click.UsageError("use one of --json, --paths and --print0")
     if not text and not image:
         raise click.UsageError("give a query TEXT or --image PATH")
+    after, before = _date(after, "--after"), _date(before, "--before")
+    if after and before and after >= before:
+        raise click.BadParameter(
+            f"--after {after[:10]} is not earlier than --before {before[:10]}: nothing is both",
+            param_hint="--after/--before",
+        )
     filters = SearchFilters(
         folder=os.path.abspath(folder) if folder else None,
-        after=_date(after, "--after"),
-        before=_date(before, "--before"),
+        after=after,
+        before=before,
         camera=camera,
         has_gps=has_gps,
     )
     library = open_library(config)
-    hits = Searcher(library).search(
-        text, image=image, top=top, filters=filters, min_score=min_score
-    )
+    searcher = Searcher(library)
+    hits = searcher.search(text, image=image, top=top, filters=filters, min_score=min_score)
+    if not hits and (as_json or paths_only or print0):
+        click.echo(f"huisou: {searcher.why_empty}", err=True)
     if as_json:
         print_json([hit.to_json() for hit in hits])
     elif print0:
@@ -84,7 +120,8 @@ def search(
             click.echo(shown_path(hit.path))
     else:
         if not hits:
-            click.echo("no matches", err=True)
+            click.echo(f"no matches: {searcher.why_empty}" if searcher.why_empty != "no matches"
+                       else "no matches", err=True)
         for hit in hits:
             when = (hit.taken_at or "")[:10]
             click.echo(f"{hit.score:.3f}  {when:10}  {shown_path(hit.path)}")

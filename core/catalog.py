@@ -33,9 +33,18 @@ class SourceRecord:
             "type": self.type,
             "root": self.root,
             "options": self.options,
-            "added_at": self.added_at,
-            "last_indexed_at": self.last_indexed_at,
+            "added_at": iso_time(self.added_at),
+            "last_indexed_at": iso_time(self.last_indexed_at),
         }
+
+
+def iso_time(epoch: float | None) -> str | None:
+    """An instant as ISO 8601 with the local UTC offset: the one time format of all JSON."""
+    if epoch is None:
+        return None
+    from datetime import datetime
+
+    return datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="seconds")
 
 
 def split_path(path: str) -> tuple[str, str]:

@@ -49,8 +49,14 @@ class Hit:
     taken_at: str | None
     width: int | None
     height: int | None
-    camera: str | None
-    gps: list[float] | None
+    camera: dict[str, str | None] | None
+    gps: dict[str, float] | None
+
+    def camera_text(self) -> str | None:
+        """Make and model for people ("Canon Canon EOS 40D"), None when unknown."""
+        if not self.camera:
+            return None
+        return " ".join(part for part in (self.camera["make"], self.camera["model"]) if part)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -107,6 +113,8 @@ class Searcher:
 
     def __init__(self, library: Library) -> None:
         self.library = library
+        #: Why the last search found nothing (None when it found something): see ``why_empty``.
+        self.why_empty: str | None = None
 
     def query_vector(self, query: str | None = None, image: str | Path | None = None) -> Any:
         """The combined, normalised query vector."""
@@ -160,14 +168,19 @@ class Searcher:
     ) -> list[Hit]:
         if top < 1:
             raise HuisouError(f"--top must be at least 1, got {top}")
+        self.why_empty = None
         library = self.library
         vector = self.query_vector(query, image)
+        self.why_empty = self._missing_vectors()
+        if self.why_empty:
+            return []
         candidates = None
         if filters and not filters.is_empty():
             candidates = library.catalog.filter_ids(
                 library.backend.model_fingerprint, **asdict(filters)
             )
             if not candidates:
+                self.why_empty = "no indexed photo matches the filters"
                 return []
         k = top
         model = library.backend.model_fingerprint
@@ -181,14 +194,24 @@ class Searcher:
                 break
             k += stale * 2  # ask again so stale vectors never cost the user results
         hits: list[Hit] = []
+        below: list[float] = []
         for item_id, score in pairs[: top + len(pairs) - len(rows)]:
             row = rows.get(item_id)
-            if row is None or (min_score is not None and score < min_score):
+            if row is None:
+                continue
+            if min_score is not None and score < min_score:
+                below.append(float(score))
                 continue
             camera = (
-                " ".join(part for part in (row["camera_make"], row["camera_model"]) if part) or None
+                {"make": row["camera_make"], "model": row["camera_model"]}
+                if row["camera_make"] or row["camera_model"]
+                else None
             )
-            gps = [row["gps_lat"], row["gps_lon"]] if row["gps_lat"] is not None else None
+            gps = (
+                {"lat": row["gps_lat"], "lon": row["gps_lon"]}
+                if row["gps_lat"] is not None and row["gps_lon"] is not None
+                else None
+            )
             hits.append(
                 Hit(
                     item_id,
@@ -201,4 +224,45 @@ class Searcher:
                     gps,
                 )
             )
+        if not hits:
+            self.why_empty = (
+                f"all {len(below)} closest photos score below --min-score {min_score:g} "
+                f"(best {max(below):.3f})"
+                if below
+                else "no matches"
+            )
         return hits
+
+    def _missing_vectors(self) -> str | None:
+        """Why no photo can match at all, before searching: an empty library, or no vectors
+        of this model and precision (``huisou models quantize`` switches ``auto`` to int8,
+        whose vectors a library indexed at fp32 does not have)."""
+        catalog = self.library.catalog
+        counts = catalog.status_counts()
+        if not counts:
+            return "the library is empty: add photos with `huisou index FOLDER`"
+        backend = self.library.backend
+        model = backend.model_fingerprint
+        models = {row["fingerprint"]: row for row in catalog.models()}
+        if models.get(model, {}).get("vectors"):
+            return None
+        if not counts.get("indexed"):
+            failed = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+            return f"no photo of the library could be indexed ({failed}): see `huisou status`"
+        reason = (
+            f"no vectors for model {backend.model!r} with these settings ({model}): "
+            "run `huisou index` to embed the photos"
+        )
+        others = [row for row in models.values() if row["vectors"] and row["fingerprint"] != model]
+        same_name = [row for row in others if row["name"] == backend.model]
+        if same_name:
+            row = same_name[0]
+            reason += (
+                f"; the library has {row['vectors']} vectors of this model made with another "
+                f"precision or other model files ({row['fingerprint']}): "
+                "search those with --precision fp32 or int8 as they were indexed"
+            )
+        elif others:
+            listed = ", ".join(f"{row['name']} ({row['vectors']})" for row in others)
+            reason += f"; the library has vectors of: {listed} (choose one with --model)"
+        return reason

@@ -95,7 +95,7 @@ def test_search_json_paths_and_filters(library_home):
     assert Path(hits[0]["path"]).name in {"red.jpg", "reddish.png"}
     assert hits[0]["score"] >= hits[-1]["score"]
     red = next(h for h in hits if h["path"].endswith("red.jpg"))
-    assert red["camera"] == "Canon Canon EOS 40D"
+    assert red["camera"] == {"make": "Canon", "model": "Canon EOS 40D"}
     assert red["taken_at"].startswith("2019-06-01")
     assert (red["width"], red["height"]) == (64, 48)
 

@@ -219,3 +219,69 @@ def test_install_accepts_a_good_model(huisou_home):
     result = _install(str(TINY), "--name", "tiny")
     assert result.exit_code == 0, result.output
     assert (huisou_home / "models" / "tiny" / "config.json").is_file()
+
+
+class _Terminal(__import__("io").StringIO):
+    """Typed answers on a stdin that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _main(args: list[str], capsys) -> tuple[int, str, str]:
+    from huisou.cli.main import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    out, err = capsys.readouterr()
+    return exited.value.code, out, err
+
+
+def test_models_remove_asks_and_a_no_keeps_the_model(huisou_home, capsys, monkeypatch):
+    assert _install(str(TINY), "--name", "tiny").exit_code == 0
+    target = huisou_home / "models" / "tiny"
+    monkeypatch.setattr("sys.stdin", _Terminal("n\n"))
+    code, _out, err = _main(["models", "remove", "tiny"], capsys)
+    assert code == 1 and "not removed" in err and "interrupted" not in err, err
+    assert target.is_dir()
+
+
+def test_models_remove_without_a_terminal_refuses_unless_yes(huisou_home, capsys, monkeypatch):
+    assert _install(str(TINY), "--name", "tiny").exit_code == 0
+    target = huisou_home / "models" / "tiny"
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO(""))
+    code, _out, err = _main(["models", "remove", "tiny"], capsys)
+    assert code == 2 and "--yes" in err and err.count("\n") == 1, err
+    assert target.is_dir()
+    code, out, _err = _main(["models", "remove", "tiny", "--yes", "--json"], capsys)
+    assert code == 0 and json.loads(out) == {"name": "tiny", "removed": "model", "path": str(target)}
+    assert not target.exists()
+
+
+def test_models_install_prints_json(huisou_home, capsys):
+    code, out, err = _main(["models", "install", str(TINY), "--name", "tiny", "--json"], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["name"] == "tiny" and data["checked"] == ["fp32"]
+    assert data["size_bytes"] > 5_000_000
+
+
+def test_onnx_runtime_writes_no_telemetry_or_device_id(tmp_path):
+    """ONNX Runtime >= 1.2x writes ~/.cache/Microsoft/DeveloperTools/.onnxruntime/{deviceid,
+    onnxruntime.db} on import unless ORT_DISABLE_TELEMETRY is set; huisou sets it."""
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "fresh-home"
+    home.mkdir()
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("XDG_CACHE_HOME", "ORT_DISABLE_TELEMETRY")}
+    env.update(HOME=str(home), HUISOU_HOME=str(tmp_path / "huisou"))
+    subprocess.run(
+        [sys.executable, "-m", "huisou", "models", "install", str(TINY), "--name", "tiny"],
+        env=env, check=True, capture_output=True, timeout=300,
+    )
+    assert (tmp_path / "huisou" / "models" / "tiny").is_dir()  # both towers were loaded
+    written = sorted(str(p.relative_to(home)) for p in home.rglob("*"))
+    assert not any("Microsoft" in path for path in written), written

@@ -99,7 +99,9 @@ def list_models(as_json: bool) -> None:
 @click.option("--timeout", default=30.0, show_default=True, help="Network timeout in seconds.")
 @click.option("--quantize", "then_quantize", is_flag=True,
               help="Then write and measure int8 towers (as `huisou models quantize`).")
-def download(name: str, endpoint: str | None, timeout: float, then_quantize: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the downloaded model as JSON.")
+def download(name: str, endpoint: str | None, timeout: float, then_quantize: bool,
+             as_json: bool) -> None:
     """Download a catalog model; resumable, sha256-verified, atomic."""
     from huisou.core.errors import HuisouError
     from huisou.plugins.clip_search.download import download_model
@@ -118,9 +120,9 @@ def download(name: str, endpoint: str | None, timeout: float, then_quantize: boo
                                 timeout=timeout)
     finally:
         progress.close()
-    click.echo(f"{name}: ready in {target}")
     if then_quantize:
-        click.get_current_context().invoke(quantize, name=name)
+        click.get_current_context().invoke(quantize, name=name, as_json=as_json)
+    _done({"name": name, "path": str(target)}, as_json, f"{name}: ready in {target}")
 
 
 @models.command()
@@ -128,14 +130,15 @@ def download(name: str, endpoint: str | None, timeout: float, then_quantize: boo
 @click.option("--name", default=None, help="Name to register (default: the directory's name).")
 @click.option("--link", is_flag=True, help="Symlink instead of copying.")
 @click.option("--force", is_flag=True, help="Replace an installed model of that name.")
-def install(directory: str, name: str | None, link: bool, force: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the installed model as JSON.")
+def install(directory: str, name: str | None, link: bool, force: bool, as_json: bool) -> None:
     """Validate a model directory and register it under NAME (copied into the models dir)."""
     from huisou.core.errors import HuisouError
     from huisou.plugins.clip_search.backend import check_towers
     from huisou.plugins.clip_search.modeldir import ModelDir, slug
 
     source = ModelDir.open(directory)
-    check_towers(source)  # a corrupt graph is refused here, not on every photo later
+    checked = check_towers(source)  # a corrupt graph is refused here, not on every photo later
     name = name or source.path.resolve().name
     if "/" in name or name.startswith(".") or not slug(name):
         raise HuisouError(f"invalid model name {name!r}")
@@ -157,8 +160,10 @@ def install(directory: str, name: str | None, link: bool, force: bool) -> None:
             shutil.rmtree(staging)
         shutil.copytree(source.path, staging, ignore=shutil.ignore_patterns("*.part", ".huisou-*"))
         staging.rename(target)
-    ModelDir.open(target, name=name)
-    click.echo(f"{name}: installed in {target}" + (" (symlink)" if link else ""))
+    installed = ModelDir.open(target, name=name)
+    _done({"name": name, "path": str(target), "link": link, "checked": checked,
+           "size_bytes": installed.size_bytes()}, as_json,
+          f"{name}: installed in {target}" + (" (symlink)" if link else ""))
 
 
 @models.command()
@@ -186,7 +191,8 @@ def quantize(name: str, weight_type: str, per_channel: bool, reduce_range: bool,
         sizes = record["sizes"][tower]
         click.echo(f"{tower}: {sizes['fp32_bytes'] / 1e6:.1f} MB -> {sizes['int8_bytes'] / 1e6:.1f} MB, "
                    f"cosine vs fp32 min {check['min_cosine']:.4f} mean {check['mean_cosine']:.4f}")
-    verdict = "int8 is used by default (precision auto)" if record["recommended"] else (
+    verdict = ("int8 is used by default (precision auto); libraries indexed at fp32 need "
+               "`huisou index` (or search with --precision fp32)") if record["recommended"] else (
         "int8 below the accuracy threshold: precision auto keeps fp32 (force with --precision int8)")
     click.echo(f"{model_dir.name}: {verdict}")
 
@@ -194,8 +200,9 @@ def quantize(name: str, weight_type: str, per_channel: bool, reduce_range: bool,
 @models.command()
 @click.argument("name")
 @click.option("--int8-only", is_flag=True, help="Remove only the int8 files.")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask.")
-def remove(name: str, int8_only: bool, yes: bool) -> None:
+@click.option("--yes", "-y", is_flag=True, help="Do not ask (needed without a terminal).")
+@click.option("--json", "as_json", is_flag=True, help="Print what was removed as JSON.")
+def remove(name: str, int8_only: bool, yes: bool, as_json: bool) -> None:
     """Delete an installed model (or only its int8 files) from the models directory."""
     from huisou.core.errors import HuisouError
     from huisou.plugins.clip_search.modeldir import ModelDir
@@ -207,12 +214,17 @@ def remove(name: str, int8_only: bool, yes: bool) -> None:
         from huisou.plugins.clip_search.quantize import remove_int8
 
         remove_int8(ModelDir.open(target, name=name))
-        click.echo(f"{name}: int8 files removed")
+        _done({"name": name, "removed": "int8", "path": str(target)}, as_json,
+              f"{name}: int8 files removed")
         return
-    if not yes and sys.stdin.isatty():
-        click.confirm(f"delete {target}?", abort=True)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise click.UsageError(f"not deleting {target} without a terminal to confirm: "
+                                   "pass --yes")
+        if not click.confirm(f"delete {target}?", default=False):
+            raise HuisouError(f"{name}: not removed (answered no)")
     _remove_path(target)
-    click.echo(f"{name}: removed")
+    _done({"name": name, "removed": "model", "path": str(target)}, as_json, f"{name}: removed")
 
 
 @models.command()
@@ -242,6 +254,16 @@ def export(arch: str, pretrained: str | None, name: str | None, out_dir: str | N
                           f"export needs torch and open_clip: pip install 'huisou[export]' ({exc})"
                           ) from None
     click.echo(f"exported {arch} to {out}")
+
+
+def _done(data: dict[str, Any], as_json: bool, text: str) -> None:
+    """The result of a command that changed something: JSON for scripts, else one line."""
+    if as_json:
+        from huisou.cli.common import print_json
+
+        print_json(data)
+    else:
+        click.echo(text)
 
 
 def _overlaps(a: Path, b: Path) -> bool:

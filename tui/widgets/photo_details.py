@@ -21,8 +21,8 @@ def describe(hit: Hit) -> Text:
         ("score", f"{hit.score:.3f}"),
         ("taken", hit.taken_at or "unknown"),
         ("size", f"{hit.width}×{hit.height}" if hit.width and hit.height else "unknown"),
-        ("camera", hit.camera or "unknown"),
-        ("place", f"{hit.gps[0]:.5f}, {hit.gps[1]:.5f}" if hit.gps else "no GPS"),
+        ("camera", hit.camera_text() or "unknown"),
+        ("place", f"{hit.gps['lat']:.5f}, {hit.gps['lon']:.5f}" if hit.gps else "no GPS"),
     ]
     for label, value in rows:
         text.append(f"{label:>6} ", style="dim")
