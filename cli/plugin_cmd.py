@@ -102,10 +102,18 @@ def plugin() -> None:
               help="What the plugin provides.")
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
               default=Path("."), show_default=True, help="Where to create the package folder.")
-def new(name: str, kind: str, directory: Path) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print what was created as JSON.")
+def new(name: str, kind: str, directory: Path, as_json: bool) -> None:
     """Create a plugin package NAME (e.g. huisou-immich) with a passing contract test."""
     target = generate(name, kind, directory)
     values = names_for(name, kind)
+    if as_json:
+        from huisou.cli.common import print_json
+
+        files = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
+        print_json({"path": str(target.resolve()), "kind": kind, "module": values["module"],
+                    "class": values["class"], "id": values["id"], "files": files})
+        return
     click.echo(f"created {target}")
     click.echo(f"  {values['module']}/__init__.py   {values['class']} (id {values['id']!r})")
     click.echo(f"  tests/test_{values['module']}.py   subclasses huisou.testing.{values['contract']}")

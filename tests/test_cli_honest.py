@@ -163,3 +163,13 @@ def test_sources_add_and_remove_print_json(run_cli, photos):
     removed = json.loads(out)
     assert code == 0 and removed["removed"]["id"] == added["id"]
     assert removed["catalog_entries"] == 0
+
+
+def test_plugin_new_prints_json(run_cli, tmp_path):
+    code, out, err = run_cli(
+        "plugin", "new", "huisou-demo", "--kind", "source", "--dir", str(tmp_path), "--json"
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["path"] == str(tmp_path / "huisou-demo") and data["kind"] == "source"
+    assert "pyproject.toml" in data["files"]
