@@ -259,8 +259,8 @@ class Searcher:
             row = same_name[0]
             reason += (
                 f"; the library has {row['vectors']} vectors of this model made with another "
-                f"precision or other model files ({row['fingerprint']}): "
-                "search those with --precision fp32 or int8 as they were indexed"
+                f"precision or other model files ({row['fingerprint']}): search those with the "
+                "--precision they were indexed with (fp32 unless it was int8 then)"
             )
         elif others:
             listed = ", ".join(f"{row['name']} ({row['vectors']})" for row in others)
