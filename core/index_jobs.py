@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +95,41 @@ def read_photo(fh: Any, expected_size: int) -> bytes:
     return chunks[0] if len(chunks) <= 2 else b"".join(chunks)
 
 
+#: Photo bytes all decode threads of a run may hold at once. Why per run, not per thread: with
+#: a cap per file only, 8 threads each holding a 256 MiB file reached 2 GB. One budget the size
+#: of the largest allowed photo keeps a run of ordinary photos fully parallel (8 x 10 MB) and
+#: lets a huge one through alone.
+READ_BUDGET = MAX_PHOTO_BYTES
+
+
+class ReadBudget:
+    """Bytes of photo data the decode threads hold; a thread waits until its file fits.
+
+    A file larger than the whole budget waits until nothing else is held and then goes alone,
+    so every file is eventually read and the total stays within ``capacity`` plus nothing.
+    """
+
+    def __init__(self, capacity: int = READ_BUDGET) -> None:
+        self.capacity = capacity
+        self.held = 0
+        self.peak = 0
+        self._changed = threading.Condition()
+
+    def acquire(self, nbytes: int) -> int:
+        """Wait until ``nbytes`` (at most the capacity) fit; returns what to :meth:`release`."""
+        amount = min(max(nbytes, 0), self.capacity)
+        with self._changed:
+            self._changed.wait_for(lambda: self.held == 0 or self.held + amount <= self.capacity)
+            self.held += amount
+            self.peak = max(self.peak, self.held)
+        return amount
+
+    def release(self, amount: int) -> None:
+        with self._changed:
+            self.held -= amount
+            self._changed.notify_all()
+
+
 def _size_now(fh: Any) -> int:
     """The size of the file behind ``fh`` now, or 0 for a stream without a descriptor."""
     try:
@@ -102,17 +138,22 @@ def _size_now(fh: Any) -> int:
         return 0
 
 
-def process_job(library: Library, job: Job, gone: HashLookup, size_hint: int) -> Any:
+def process_job(
+    library: Library, job: Job, gone: HashLookup, size_hint: int, budget: ReadBudget
+) -> Any:
     """Read, hash, decode, extract metadata and preprocess one file (on a pool thread).
 
     Returns one of the result types above; never raises for a bad photo, and raises
-    ModelError (which stops the run) when the model, not the photo, is at fault.
+    ModelError (which stops the run) when the model, not the photo, is at fault. The file's
+    bytes count against the run's ``budget`` from before they are read until the job is done.
     """
     backend = library.backend
     host = library.host
     digest: str | None = None
+    held = 0
     try:
         with job.source.open(job.item) as fh:
+            held = budget.acquire(_size_now(fh) or job.item.size)
             data = read_photo(fh, job.item.size)
         algorithms = set(gone.algorithms) if job.allow_move else set()
         if job.old_hash is not None:
@@ -153,3 +194,5 @@ def process_job(library: Library, job: Job, gone: HashLookup, size_hint: int) ->
         return Failed(job, digest, "unreadable", f"{type(exc).__name__}: {exc}")
     except Exception as exc:  # a decoder bug on one file must not stop the run
         return Failed(job, digest, "unreadable", f"{type(exc).__name__}: {exc}")
+    finally:
+        budget.release(held)

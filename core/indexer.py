@@ -32,7 +32,15 @@ from huisou.core.events import (
     ScanStarted,
     SourceWarning,
 )
-from huisou.core.index_jobs import Failed, Job, MoveCandidate, Prepared, Same, process_job
+from huisou.core.index_jobs import (
+    Failed,
+    Job,
+    MoveCandidate,
+    Prepared,
+    ReadBudget,
+    Same,
+    process_job,
+)
 from huisou.core.interfaces import IndexRun, MediaItem, MediaSource
 from huisou.core.library import Library
 
@@ -210,15 +218,14 @@ class Indexer:
         window = max(self.batch_size * 2, self.threads * 4)
         pending: deque[Future[Any]] = deque()
         jobs = deque(plan.jobs)
+        budget = ReadBudget()  # photo bytes held by all decode threads together
         with ThreadPoolExecutor(self.threads, thread_name_prefix="huisou-decode") as pool:
             try:
                 while jobs or pending:
                     while jobs and len(pending) < window:
-                        pending.append(
-                            pool.submit(
-                                process_job, self.library, jobs.popleft(), gone, size_hint
-                            )
-                        )
+                        job = jobs.popleft()
+                        args = (self.library, job, gone, size_hint, budget)
+                        pending.append(pool.submit(process_job, *args))
                     result = pending.popleft().result()
                     if isinstance(result, MoveCandidate):
                         if result.gone_id in claimed or result.gone_id not in plan.gone:

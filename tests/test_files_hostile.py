@@ -207,3 +207,38 @@ def test_one_photo_reached_by_several_paths_is_indexed_once(home, tmp_path):
     assert (link["status"], link["path"]) == ("indexed", str(photos / "real" / "photo001.jpg"))
     listed = expect_ok(huisou("search", "photo", "--paths")).stdout.splitlines()
     assert len(listed) == 3, listed
+
+
+# -- memory: one read budget per run -------------------------------------------------------------
+
+
+def test_read_budget_bounds_what_all_threads_hold_together():
+    import threading
+    import time
+
+    budget = index_jobs.ReadBudget(100)
+
+    def job(size: int) -> None:
+        held = budget.acquire(size)
+        time.sleep(0.02)
+        budget.release(held)
+
+    threads = [threading.Thread(target=job, args=(size,)) for size in [40] * 10 + [500, 30]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert not any(thread.is_alive() for thread in threads)  # the 500 went through, alone
+    assert budget.peak == 100 and budget.held == 0
+
+
+def test_peak_memory_of_a_run_is_bounded_per_run_not_per_thread(tmp_path):
+    """6 photos of 120 MiB: 8 decode threads hold at most the run's budget (256 MiB) of
+    them, where each used to hold its own (peak +600 MB over one thread)."""
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    try:
+        import read_memory
+    finally:
+        sys.path.pop(0)
+    result = read_memory.measure(6, 120, tmp_path)
+    assert result["extra_mb_8_threads"] < index_jobs.READ_BUDGET >> 20, result

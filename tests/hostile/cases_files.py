@@ -142,6 +142,21 @@ def one_photo_by_two_paths(tmp: Path) -> None:
     assert json.loads(run.stdout.splitlines()[-1])["indexed"] == 2, run.describe()
 
 
+def eight_threads_over_huge_photos(tmp: Path) -> None:
+    """6 photos of 120 MiB, 8 decode threads: photo bytes are bounded per run (256 MiB)."""
+    import resource
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import read_memory
+
+    read_memory.make_photos(tmp / "photos", 6, 120)
+    read_memory.make_home(Path(os.environ["HUISOU_HOME"]))
+    expect_ok(huisou("index", tmp / "photos", "--threads", "8", timeout=120))
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    assert peak_mb < 480, f"huisou index peaked at {peak_mb:.0f} MB"
+
+
 CASES = [
     Case("files: ordinary folder with a broken photo", ordinary_folder_with_a_broken_photo),
     Case("files: search by a missing image", search_by_a_missing_image),
@@ -155,4 +170,5 @@ CASES = [
     Case("files: newline in a file name", newline_in_a_file_name),
     Case("files: symlink to /etc/passwd", symlink_to_etc_passwd),
     Case("files: one photo by two paths", one_photo_by_two_paths),
+    Case("files: 8 threads over huge photos", eight_threads_over_huge_photos, timeout=180),
 ]
