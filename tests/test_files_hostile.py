@@ -242,3 +242,26 @@ def test_peak_memory_of_a_run_is_bounded_per_run_not_per_thread(tmp_path):
         sys.path.pop(0)
     result = read_memory.measure(6, 120, tmp_path)
     assert result["extra_mb_8_threads"] < index_jobs.READ_BUDGET >> 20, result
+
+
+def test_tui_thumbnail_of_a_photo_replaced_by_a_fifo_does_not_hang(tmp_path):
+    import threading
+
+    from huisou.tui.thumbnails import ThumbnailCache
+
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)
+    outcome: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            ThumbnailCache(host=None).load(str(fifo), 20, 20)
+        except BaseException as exc:  # noqa: BLE001 - the test inspects it
+            outcome.append(exc)
+
+    worker = threading.Thread(target=load, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    if worker.is_alive():  # release the reader blocked in open() before failing
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    assert not worker.is_alive() and isinstance(outcome[0], NotARegularFile), outcome

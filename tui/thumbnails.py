@@ -52,14 +52,16 @@ class ThumbnailCache:
         return image
 
     def _decode(self, path: str, size_hint: int) -> Any:
+        from huisou.core.index_jobs import read_photo
+        from huisou.core.regular_files import open_regular
         from PIL import Image, ImageOps
 
-        with open(path, "rb") as fh:
-            data = fh.read()
+        with open_regular(path) as fh:  # a photo replaced by a FIFO must not hang the TUI
+            stat = os.fstat(fh.fileno())
+            data = read_photo(fh, stat.st_size)
         if self.host is not None:
             from huisou.core.interfaces import MediaItem
 
-            stat = os.stat(path)
             item = MediaItem(path, stat.st_size, stat.st_mtime_ns)
             decoded = self.host.load_image(item, io.BytesIO(data), size_hint)
             if decoded is not None:
