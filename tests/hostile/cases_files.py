@@ -157,6 +157,20 @@ def eight_threads_over_huge_photos(tmp: Path) -> None:
     assert peak_mb < 480, f"huisou index peaked at {peak_mb:.0f} MB"
 
 
+def index_a_fifo_or_a_device_as_a_folder(tmp: Path) -> None:
+    fake_home()
+    fifo = tmp / "photos"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero")):
+        expect_error(huisou("index", path), code=2, naming=path)
+
+
+def info_on_dev_zero(tmp: Path) -> None:
+    fake_home()
+    run = expect_ok(huisou("info", "/dev/zero", "--json"))
+    assert "character device" in json.loads(run.stdout)["content"], run.describe()
+
+
 CASES = [
     Case("files: ordinary folder with a broken photo", ordinary_folder_with_a_broken_photo),
     Case("files: search by a missing image", search_by_a_missing_image),
@@ -170,5 +184,7 @@ CASES = [
     Case("files: newline in a file name", newline_in_a_file_name),
     Case("files: symlink to /etc/passwd", symlink_to_etc_passwd),
     Case("files: one photo by two paths", one_photo_by_two_paths),
+    Case("files: index a FIFO or /dev/zero", index_a_fifo_or_a_device_as_a_folder, timeout=30),
+    Case("files: info on /dev/zero", info_on_dev_zero, timeout=30, memory_mb=1024),
     Case("files: 8 threads over huge photos", eight_threads_over_huge_photos, timeout=180),
 ]
