@@ -38,6 +38,7 @@ drive must not look like "all photos deleted").
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 import re
 import threading
@@ -128,8 +129,12 @@ class FolderSource(MediaSource):
         """Folders the walk starts from (the android source narrows this)."""
         return [self.root]
 
+    @functools.cached_property
+    def _root_real(self) -> str:
+        return os.path.realpath(self.root)
+
     def _inside_root(self, real: str) -> bool:
-        root = os.path.realpath(self.root)
+        root = self._root_real
         return real == root or real.startswith(root.rstrip("/") + "/")
 
     def open(self, item: MediaItem) -> BinaryIO:
