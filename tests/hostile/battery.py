@@ -143,6 +143,10 @@ def make_photos(folder: Path, count: int = 3, size: tuple[int, int] = (32, 24)) 
 
 
 def load_module(path: Path) -> ModuleType:
+    """Import a case module; its ``from battery import ...`` gets this very module."""
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
+    sys.modules.setdefault("battery", sys.modules[__name__])
     spec = importlib.util.spec_from_file_location(f"hostile_{path.stem}", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
@@ -264,7 +268,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Case modules do ``from battery import Case``: make that this very module, not a copy.
-    sys.path.insert(0, str(HERE))
-    sys.modules.setdefault("battery", sys.modules[__name__])
     sys.exit(main())
