@@ -104,10 +104,11 @@ def covering_source(records: list[Any], type_id: str, root: str) -> Any:
     return None
 
 
-def open_library(config: Config) -> Any:
+def open_library(config: Config, *, readonly: bool = False) -> Any:
+    """The library of ``config``; ``readonly`` for commands that only look (never write)."""
     from huisou.core.library import Library
 
-    return Library(config)
+    return Library(config, readonly=readonly)
 
 
 def print_json(data: Any) -> None:

@@ -198,7 +198,7 @@ def _lines(data: dict[str, Any]) -> list[tuple[str, str]]:
 def info(path: str, as_json: bool, config: Config) -> None:
     """Why is PATH (not) found? Its status (indexed, unreadable, unsupported, excluded and by
     which rule), the reason of a failure, and its metadata."""
-    data = explain(open_library(config), path)
+    data = explain(open_library(config, readonly=True), path)
     if as_json:
         print_json(data)
         return

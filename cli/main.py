@@ -122,6 +122,14 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(EXIT_FAILURE)
     except BrokenPipeError:
         sys.exit(EXIT_OK)
+    except Exception as exc:
+        from huisou.core.db import describe_error
+
+        message = describe_error(exc)  # a damaged, full, locked or read-only library
+        if message is None:
+            raise
+        click.echo(f"huisou: error: {message}", err=True)
+        sys.exit(EXIT_FAILURE)
     sys.exit(EXIT_OK)
 
 

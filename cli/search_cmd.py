@@ -104,7 +104,7 @@ def search(
         camera=camera,
         has_gps=has_gps,
     )
-    library = open_library(config)
+    library = open_library(config, readonly=True)
     searcher = Searcher(library)
     hits = searcher.search(text, image=image, top=top, filters=filters, min_score=min_score)
     if not hits and (as_json or paths_only or print0):

@@ -26,7 +26,7 @@ def sources() -> None:
 @library_options
 def list_sources(as_json: bool, config: Config) -> None:
     """Each source with its type, root, options and counts."""
-    catalog = open_library(config).catalog
+    catalog = open_library(config, readonly=True).catalog
     records = catalog.sources()
     rows = []
     for record in records:

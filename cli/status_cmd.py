@@ -12,10 +12,11 @@ from huisou.core.config import Config
 @library_options
 def status(as_json: bool, config: Config) -> None:
     """Counts per status, sources and models with vectors."""
-    library = open_library(config)
+    library = open_library(config, readonly=True)
     catalog = library.catalog
     data = {
         "db": str(config.db_path),
+        "exists": catalog.exists,
         "items": catalog.status_counts(),
         "sources": [
             {**record.to_dict(), "counts": catalog.source_counts(record.id)}
@@ -27,7 +28,8 @@ def status(as_json: bool, config: Config) -> None:
     if as_json:
         print_json(data)
         return
-    click.echo(f"library: {data['db']}")
+    missing = "" if catalog.exists else " (not created yet: 'huisou index FOLDER' creates it)"
+    click.echo(f"library: {data['db']}{missing}")
     counts = data["items"]
     click.echo("items: " + (", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "none"))
     for source in data["sources"]:

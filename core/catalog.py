@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from huisou.core import db
+from huisou.core import db, library_file
+from huisou.core.errors import LibraryError
 from huisou.core.schema import ITEM_COLUMNS, METADATA_COLUMNS, MIGRATIONS
 
 
@@ -54,26 +55,64 @@ def split_path(path: str) -> tuple[str, str]:
 
 
 class Catalog:
-    """Typed access to the library database. One instance per thread that writes."""
+    """Typed access to the library database. One instance per thread that writes.
 
-    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+    ``readonly`` catalogs never write and never create: a missing library reads as an empty
+    one (held in memory, ``exists`` False), an older schema is reported rather than migrated.
+    Every SQLite error while opening becomes a one-line :class:`LibraryError`.
+    """
+
+    def __init__(
+        self, path: str | Path, *, readonly: bool = False, private_dir: str | Path | None = None
+    ) -> None:
         self.path = str(path)
-        if not readonly:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self.conn = db.connect(self.path, readonly=readonly)
-        if not readonly:
-            self._migrate()
+        self.readonly = readonly
+        self.exists = True
+        try:
+            self.conn = self._open(private_dir)
+        except LibraryError:
+            raise
+        except Exception as exc:
+            message = db.describe_error(exc, self.path)
+            if message is None:
+                raise
+            raise LibraryError(message) from None
+
+    def _open(self, private_dir: str | Path | None) -> Any:
+        if self.path in ("", ":memory:"):
+            conn = db.connect(":memory:")
+            library_file.migrate(conn)
+            return conn
+        if not library_file.check_path(self.path):
+            if self.readonly:
+                self.exists = False
+                return self._empty_in_memory()
+            library_file.create(self.path, str(private_dir) if private_dir else None)
+        conn = db.connect(self.path, readonly=self.readonly, wal=False)
+        try:
+            version = library_file.identify(conn, self.path)
+            if not self.readonly:
+                db.use_wal(conn)
+                library_file.migrate(conn)
+            elif version < len(MIGRATIONS):
+                raise LibraryError(
+                    f"library {self.path} has an older layout (schema {version}, this huisou "
+                    f"uses {len(MIGRATIONS)}): run 'huisou index' once to upgrade it "
+                    "(read-only commands never write)"
+                )
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @staticmethod
+    def _empty_in_memory() -> Any:
+        conn = db.connect(":memory:")
+        library_file.migrate(conn)
+        conn.execute("PRAGMA query_only=1")
+        return conn
 
     # -- lifecycle -----------------------------------------------------------------------------
-
-    def _migrate(self) -> None:
-        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self.transaction():
-                for statement in script.split(";"):
-                    if statement.strip():
-                        self.conn.execute(statement)
-                self.conn.execute(f"PRAGMA user_version={number}")
 
     @property
     def schema_version(self) -> int:
@@ -90,7 +129,10 @@ class Catalog:
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            # SQLite may have rolled back already (disk full, I/O error): keep the real error
+            if self.conn.in_transaction:
+                with suppress(Exception):
+                    self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
 

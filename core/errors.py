@@ -53,3 +53,8 @@ class NotAnImage(MediaError):
     """The file's content is not an image at all (a document, a video): recorded, not counted as a failure."""
 
     status = "skipped"
+
+
+class LibraryError(HuisouError):
+    """The library database cannot be used as asked: missing, foreign, damaged, full, locked,
+    read-only. The message names the file and what to do."""

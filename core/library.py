@@ -11,7 +11,7 @@ import threading
 from typing import Any
 
 from huisou.core.catalog import Catalog, SourceRecord
-from huisou.core.config import DEFAULT_BACKEND, DEFAULT_MODEL, Config
+from huisou.core.config import DEFAULT_BACKEND, DEFAULT_MODEL, Config, data_dir
 from huisou.core.errors import HuisouError, PluginError
 from huisou.core.interfaces import EmbeddingBackend, MediaSource, StoreLocation, VectorStore
 from huisou.core.plugins import PluginHost, get_host
@@ -25,8 +25,12 @@ AUTO_STORES: tuple[str, ...] = ("sqlite-vec", "numpy")
 class Library:
     """Catalog + plugins + lazily created backend and store for one database file."""
 
-    def __init__(self, config: Config, host: PluginHost | None = None) -> None:
+    def __init__(
+        self, config: Config, host: PluginHost | None = None, *, readonly: bool = False
+    ) -> None:
         self.config = config
+        #: read-only libraries never write or create anything (search, status, info, doctor)
+        self.readonly = readonly
         self.host = host or get_host(config.plugins_dir or None)
         self._catalog: Catalog | None = None
         self._backend: EmbeddingBackend | None = None
@@ -37,7 +41,9 @@ class Library:
     @property
     def catalog(self) -> Catalog:
         if self._catalog is None:
-            self._catalog = Catalog(self.config.db_path)
+            self._catalog = Catalog(
+                self.config.db_path, readonly=self.readonly, private_dir=data_dir()
+            )
         return self._catalog
 
     @property
@@ -77,7 +83,8 @@ class Library:
 
     def _open_store(self, backend: EmbeddingBackend) -> VectorStore:
         location = StoreLocation(
-            db_path=str(self.config.db_path),
+            # a library that does not exist yet has no folder to put a sidecar in
+            db_path=str(self.config.db_path) if self.catalog.exists else ":memory:",
             namespace=backend.model_fingerprint,
             dimensions=backend.dimensions,
             connection=self.catalog.conn,
@@ -96,13 +103,14 @@ class Library:
                 notice = f"using vector store {store_id!r} ({'; '.join(reasons)})"
                 self.notices.append(notice)
                 log.warning("%s", notice)
-            self.catalog.ensure_model(
-                backend.model_fingerprint,
-                backend.backend_id,
-                backend.model,
-                backend.dimensions,
-                store_id,
-            )
+            if not self.readonly:
+                self.catalog.ensure_model(
+                    backend.model_fingerprint,
+                    backend.backend_id,
+                    backend.model,
+                    backend.dimensions,
+                    store_id,
+                )
             return store
         raise PluginError("no vector store could be opened: " + "; ".join(reasons))
 

@@ -81,6 +81,9 @@ class SQLiteVectorStore(VectorStore):
         if not memory and location.options.get("sidecar", True):
             self.sidecar_path = f"{location.db_path}.{self.suffix}.{self.store_id}.vidx"
         self.prepare_connection()
+        if db.is_readonly(self.conn):  # a read-only library: use what is there, create nothing
+            self._require_setup_done()
+            return
         with self._write(setup=True):
             self._create_log_tables()
             self.create_table()
@@ -96,6 +99,17 @@ class SQLiteVectorStore(VectorStore):
             )
             if self.is_empty():
                 self._adopt_sibling()
+
+    def _require_setup_done(self) -> None:
+        done = self.table_exists(STATE_TABLE) and self.conn.execute(
+            f"SELECT 1 FROM {STATE_TABLE} WHERE namespace=? AND store=?",
+            (self.namespace, self.store_id),
+        ).fetchone()
+        if not done:
+            raise HuisouError(
+                f"the library has no {self.store_id!r} vectors of model {self.namespace} yet "
+                "(read-only: nothing is created): run 'huisou index'"
+            )
 
     # -- subclass interface ------------------------------------------------------------------
 

@@ -41,11 +41,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from huisou.core.tempfiles import locked_temp, remove_stale
 from huisou.plugins.clip_search.bitcode import asymmetric_scores, code_bytes, dot, hamming
 
 MAGIC = b"HSVIDX01"
 FORMAT_VERSION = 3
 PAGE = 4096
+#: Name prefix of an index being built (removed by the next build if its writer died).
+TEMP_PREFIX = ".huisou-vidx-"
 _HEADER = struct.Struct("<8sIIqqqq")  # magic, format, dims, n, token, bytes per code, seq
 
 #: At or below this many vectors, search is exact over the mapped floats.
@@ -188,8 +191,14 @@ class VectorIndex:
         layout = _Layout(dims, n, code_bytes(dims))
         sections = layout.sections
         size = sections["end"][0]
-        directory = str(Path(path).parent) if path else None
-        fd, tmp = tempfile.mkstemp(prefix=".huisou-vidx-", dir=directory)
+        if path:
+            directory = str(Path(path).parent)
+            remove_stale(directory, TEMP_PREFIX)  # left by a writer killed mid-build
+            fd, tmp = locked_temp(directory, TEMP_PREFIX)
+        else:  # anonymous from the start: nothing to leave behind if this process dies
+            fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX)
+            os.unlink(tmp)
+            tmp = ""
         try:
             os.ftruncate(fd, size)
             float_offset, row_bytes = sections["floats"][0], dims * 4
@@ -239,9 +248,6 @@ class VectorIndex:
                 os.fsync(fd)
                 os.replace(tmp, path)
                 tmp = path
-            else:
-                os.unlink(tmp)
-                tmp = ""
             return cls(token, dims, _map(fd, sections, "r"), path, os.dup(fd),
                        sections["floats"][0], seq)
         except BaseException:
