@@ -63,7 +63,7 @@ def collect(config: Config) -> dict[str, Any]:
         else {"pillow_heif": None, "hint": "pip install 'huisou[heic]' to index HEIC/HEIF photos"}
     )
     try:
-        library = open_library(config)
+        library = open_library(config, readonly=True)
         store = library.store
         facts["vector_store"] = {**store.describe(), "notices": library.notices}
     except Exception as exc:
@@ -76,20 +76,70 @@ def collect(config: Config) -> dict[str, Any]:
     return facts
 
 
+def check_library(config: Config) -> dict[str, Any]:
+    """The library's own health: SQLite's integrity check and every vector against the
+    catalog (see :mod:`huisou.core.health`)."""
+    from huisou.core.health import examine
+
+    library = open_library(config, readonly=True)
+    try:
+        return examine(library).to_json()
+    finally:
+        library.close()
+
+
 @click.command()
 @click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Rebuild what can be rebuilt (keeps a copy of a damaged library) and say what.",
+)
 @library_options
-def doctor(as_json: bool, config: Config) -> None:
+def doctor(as_json: bool, repair: bool, config: Config) -> None:
     """Python/SQLite versions, extension loading, vector store, ONNX providers, content
-    hashing, HEIF, storage."""
+    hashing, HEIF, storage, and the library's health (exit 1 when it has problems)."""
+    from huisou.core.errors import LibraryError
+
+    repairs = _repair(config) if repair else None
     facts = collect(config)
+    facts["library"] = check_library(config)
+    if repairs is not None:
+        facts["repairs"] = repairs
     if as_json:
         print_json(facts)
-        return
+    else:
+        _print(facts)
+    if facts["library"]["problems"]:
+        problems = facts["library"]["problems"]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        hint = "" if repair else "; run 'huisou doctor --repair'"
+        raise LibraryError(f"library {config.db_path} has problems: {problems[0]}{more}{hint}")
+
+
+def _repair(config: Config) -> list[str]:
+    from huisou.core.health import repair
+
+    def factory(readonly: bool) -> Any:
+        return open_library(config, readonly=readonly)
+
+    return repair(factory, str(config.db_path)) or ["nothing needed repair"]
+
+
+def _print(facts: dict[str, Any]) -> None:
     for key, value in facts.items():
         if isinstance(value, dict):
             click.echo(f"{key}:")
             for sub, subvalue in value.items():
-                click.echo(f"  {sub}: {subvalue}")
+                if isinstance(subvalue, list) and subvalue:
+                    click.echo(f"  {sub}:")
+                    for entry in subvalue:
+                        click.echo(f"    - {entry}")
+                else:
+                    click.echo(f"  {sub}: {subvalue}")
+        elif isinstance(value, list):
+            click.echo(f"{key}:")
+            for line in value:
+                click.echo(f"  {line}")
         else:
             click.echo(f"{key}: {value}")

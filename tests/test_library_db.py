@@ -426,3 +426,122 @@ def test_a_new_library_is_private(home, tmp_path):
     assert huisou(own, "sources", "add", str(tmp_path)).returncode == 0
     assert stat.S_IMODE((own / "library.db").stat().st_mode) == 0o600
     assert stat.S_IMODE(own.stat().st_mode) == 0o700  # huisou's own data folder
+
+
+# -- doctor: finding and repairing damage --------------------------------------------------
+
+
+def _vector_table_root(db: Path) -> int:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return conn.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name LIKE 'huisou_vectors_%'"
+        ).fetchone()[0]
+
+
+def _damage_page(db: Path, page: int) -> None:
+    with open(db, "r+b") as fh:
+        fh.seek((page - 1) * 4096 + 8)
+        fh.write(os.urandom(300))
+
+
+def _search(home: Path, db: Path) -> list[dict]:
+    import json
+
+    result = huisou(home, "search", "red", "--db", str(db), "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_doctor_finds_damage_the_sidecar_hides_and_repair_restores_the_library(
+    home, tmp_path, photos
+):
+    import json
+
+    db = tmp_path / "lib.db"
+    _library(home, photos, db)
+    hits = _search(home, db)  # builds the sidecar
+    _damage_page(db, _vector_table_root(db))
+    assert _search(home, db) == hits  # the sidecar hides the damage from search
+    doctor = huisou(home, "doctor", "--db", str(db), "--json")
+    assert_one_line_error(doctor, str(db), "has problems", "huisou doctor --repair")
+    report = json.loads(doctor.stdout)["library"]
+    assert report["ok"] is False and report["check"] == "integrity_check"
+    repair = huisou(home, "doctor", "--repair", "--db", str(db), "--json")
+    assert repair.returncode == 0, repair.stderr
+    facts = json.loads(repair.stdout)
+    assert facts["library"]["ok"] is True
+    done = "\n".join(facts["repairs"])
+    assert "kept a copy of the damaged library" in done and "salvaged" in done
+    assert "6 photos" in done and "1 sources" in done
+    assert list(tmp_path.glob("lib.db.damaged-*"))
+    index = huisou(home, "index", "--db", str(db), "--json")
+    assert index.returncode == 0, index.stderr
+    assert '"indexed": 6' in index.stdout  # the photos whose vectors were lost, embedded again
+    assert [hit["path"] for hit in _search(home, db)] == [hit["path"] for hit in hits]
+    assert huisou(home, "doctor", "--db", str(db)).returncode == 0
+
+
+def test_doctor_repairs_vectors_the_catalog_does_not_match(home, tmp_path, photos):
+    """No SQLite damage, but a vector that is not finite and a catalog row without a vector:
+    both are reported, and --repair makes the next index embed those photos again."""
+    import json
+
+    db = tmp_path / "lib.db"
+    _library(home, photos, db)
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        table = conn.execute(
+            "SELECT name FROM sqlite_master WHERE name LIKE 'huisou_vectors_%'").fetchone()[0]
+        first, second = [r[0] for r in conn.execute(f"SELECT id FROM {table} LIMIT 2")]
+        dims = len(conn.execute(f"SELECT vector FROM {table}").fetchone()[0]) // 4
+        conn.execute(f"UPDATE {table} SET vector=? WHERE id=?",
+                     (b"\xff\xff\xff\xff" * dims, first))
+        conn.execute(f"DELETE FROM {table} WHERE id=?", (second,))
+        conn.commit()
+    doctor = huisou(home, "doctor", "--db", str(db), "--json")
+    assert doctor.returncode == 1
+    model = json.loads(doctor.stdout)["library"]["models"][0]
+    assert (model["damaged"], model["missing"]) == (1, 1)
+    repair = huisou(home, "doctor", "--repair", "--db", str(db))
+    assert repair.returncode == 0, repair.stderr
+    assert "2 photos lost their vectors" in repair.stdout
+    index = huisou(home, "index", "--db", str(db), "--json")
+    assert '"indexed": 2' in index.stdout, index.stdout
+    assert huisou(home, "doctor", "--db", str(db)).returncode == 0
+
+
+# -- temp files of killed writers ------------------------------------------------------------
+
+SLOW_BUILD = """
+import sys, time
+import numpy as np
+from huisou.plugins.clip_search.vector_index import VectorIndex
+
+def chunks():
+    yield np.arange(4), np.eye(4, 8, dtype=np.float32)
+    print("building", flush=True)
+    time.sleep(60)
+
+VectorIndex.build(chunks(), 8, 8, 1, sys.argv[1])
+"""
+
+
+def test_a_sidecar_build_killed_with_sigkill_leaves_no_temp_file_behind(tmp_path):
+    import numpy as np
+    from huisou.plugins.clip_search.vector_index import VectorIndex
+
+    sidecar = tmp_path / "lib.db.model.numpy.vidx"
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_BUILD, str(sidecar)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "building"
+    live = list(tmp_path.glob(".huisou-vidx-*"))
+    assert len(live) == 1
+    os.utime(live[0], (0, 0))  # old enough: only its writer's lock protects it now
+    VectorIndex.build(iter([(np.arange(2), np.eye(2, 8, dtype=np.float32))]), 2, 8, 2,
+                      str(sidecar))
+    assert live[0].exists()  # its writer is alive
+    proc.kill()
+    proc.wait(timeout=10)
+    VectorIndex.build(iter([(np.arange(2), np.eye(2, 8, dtype=np.float32))]), 2, 8, 3,
+                      str(sidecar))
+    assert list(tmp_path.glob(".huisou-vidx-*")) == []
+    assert sidecar.exists()
