@@ -130,7 +130,7 @@ def use_wal(conn: Any) -> None:
 
 
 def _connect_readonly(module: ModuleType, path: str) -> Any:
-    uri = "file:" + quote(os.path.abspath(path)) + "?mode=ro"
+    uri = "file:" + quote(os.fsencode(os.path.abspath(path))) + "?mode=ro"
     options = {"uri": True, "isolation_level": None, "check_same_thread": False,
                "timeout": BUSY_TIMEOUT_MS / 1000}
     conn = module.connect(uri, **options)

@@ -224,6 +224,7 @@ def repair(library_factory: Any, path: str) -> list[str]:
     file may be replaced underneath).
     """
     actions: list[str] = []
+    _refuse_foreign(path)
     folder = os.path.dirname(os.path.abspath(path))
     for prefix in TEMP_PREFIXES:
         for stale in remove_stale(folder, prefix, grace=0):
@@ -243,6 +244,27 @@ def repair(library_factory: Any, path: str) -> list[str]:
         os.unlink(sidecar)
         actions.append(f"deleted the search index {sidecar} (the next search rebuilds it)")
     return actions
+
+
+def _refuse_foreign(path: str) -> None:
+    """Only huisou's own libraries are repaired: a directory, an empty file or another
+    application's database is refused (a damaged library, which SQLite cannot even
+    identify, is what repairing is for)."""
+    if not library_file.check_path(path):
+        return
+    try:
+        conn = db.connect(path, readonly=True)
+    except Exception:  # noqa: BLE001 - unreadable: salvage reports what it can
+        return
+    try:
+        library_file.identify(conn, path)
+    except LibraryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - damaged beyond identification, unless not SQLite
+        if db.error_code(exc) == db.SQLITE_NOTADB:
+            raise LibraryError(db.describe_error(exc, path) or str(exc)) from None
+    finally:
+        conn.close()
 
 
 def _backup(path: str) -> str:
