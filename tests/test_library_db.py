@@ -407,13 +407,22 @@ def test_a_library_made_before_application_ids_opens_and_is_marked(home, tmp_pat
         assert '"root": "/tmp/legacy/photos"' in status.stdout
     else:  # read-only commands never migrate: they say how to
         assert_one_line_error(status, str(db), "older layout", "huisou index")
+    search = huisou(home, "search", "red", "--db", str(db))
+    assert search.returncode in (0, 1) and "Traceback" not in search.stderr, search.stderr
+    if search.returncode:  # its vector tables predate the change log: one line, how to fix
+        assert "run 'huisou index'" in search.stderr.strip().splitlines()[-1], search.stderr
     assert db.read_bytes() == LEGACY.read_bytes()  # read-only: not even marked
-    assert huisou(home, "sources", "add", str(tmp_path), "--db", str(db)).returncode == 0
+    photos = tmp_path / "more"
+    photos.mkdir()
+    from PIL import Image
+
+    Image.new("RGB", (64, 48), (230, 20, 20)).save(photos / "red.jpg")
+    assert huisou(home, "index", str(photos), "--db", str(db)).returncode == 0  # writes
     search = huisou(home, "search", "red", "--db", str(db), "--json")
     assert search.returncode == 0 and "red.jpg" in search.stdout.splitlines()[0], search.stderr
     with contextlib.closing(sqlite3.connect(db)) as conn:
         assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-        assert conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 2
+        assert conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 3
         assert conn.execute("SELECT COUNT(*) FROM sources").fetchone()[0] == 2
 
 

@@ -101,14 +101,21 @@ class SQLiteVectorStore(VectorStore):
                 self._adopt_sibling()
 
     def _require_setup_done(self) -> None:
-        done = self.table_exists(STATE_TABLE) and self.conn.execute(
+        """A read-only library is searched as it is: its tables must exist and be current."""
+        tables = (STATE_TABLE, HISTORY_TABLE, CHANGES_TABLE)
+        if not all(self.table_exists(t) for t in tables) or not self.conn.execute(
             f"SELECT 1 FROM {STATE_TABLE} WHERE namespace=? AND store=?",
             (self.namespace, self.store_id),
-        ).fetchone()
-        if not done:
+        ).fetchone():
             raise HuisouError(
                 f"the library has no {self.store_id!r} vectors of model {self.namespace} yet "
                 "(read-only: nothing is created): run 'huisou index'"
+            )
+        columns = {row[1] for row in self.conn.execute(f"PRAGMA table_info({STATE_TABLE})")}
+        if not {"seq", "floor"} <= columns:
+            raise HuisouError(
+                f"the {self.store_id!r} vector tables were made by an older huisou: run "
+                "'huisou index' once to upgrade them (read-only commands never write)"
             )
 
     # -- subclass interface ------------------------------------------------------------------
