@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""pgvector (examples/huisou-pgvector) vs huisou's sqlite-vec store on the same vectors.
+"""The postgres store (plugins/postgres, pgvector) vs huisou's sqlite-vec store on the same vectors.
 
 Both stores get the same N CLIP-like 512-d unit vectors (the generator of
 ``benchmarks/search.py``) and the same text-like queries, written the way the indexer writes:
@@ -77,7 +77,7 @@ def bench_pgvector(dsn: str, matrix, queries, truth, index: str) -> dict:
     from huisou.core.interfaces import StoreLocation
     from huisou.core.plugins import PluginHost
 
-    cls = PluginHost(load_entry_points=True).get_store_class("pgvector")
+    cls = PluginHost(load_entry_points=False).get_store_class("postgres")
     location = StoreLocation("/unused.db", f"bench_{index}_{uuid.uuid4().hex[:8]}", DIMS,
                              options={"dsn": dsn, "index": index})
     store = cls(location)

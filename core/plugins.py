@@ -45,6 +45,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "huisou.plugins.clip_search.backend",
     "huisou.plugins.clip_search.stores",
     "huisou.plugins.clip_search.commands",
+    "huisou.plugins.postgres",
 )
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install huisou's two example plugins the way users install plugins: as distributions found
-# through their "huisou" entry points (never imported from this source tree), plus what their
-# tests need: psycopg and pgserver (a wheel bundling PostgreSQL and pgvector).
+# Install huisou's example plugin the way users install plugins: as a distribution found
+# through its "huisou" entry point (never imported from this source tree).
+# (The PostgreSQL store that used to be an example here is now built in: plugins/postgres,
+# extra huisou[postgres].)
 #
 # Usage: examples/install.sh [VENV_DIR]    (default: the python3 on PATH)
 # huisou itself must already be installed in that environment; --no-deps keeps pip from
@@ -16,8 +17,7 @@ fi
 pip=("$python" -m pip install -q --disable-pip-version-check)
 # setuptools >= 70.1 builds wheels without the separate "wheel" package.
 "${pip[@]}" "setuptools>=70.1"
-"${pip[@]}" "psycopg[binary]>=3.1" "pgserver>=0.1.4"
-for example in huisou-listfile huisou-pgvector; do
+for example in huisou-listfile; do
   rm -rf "$here/$example/build"
   "${pip[@]}" --no-deps --no-build-isolation --force-reinstall "$here/$example"
   rm -rf "$here/$example/build" "$here/$example"/*.egg-info
@@ -25,7 +25,7 @@ done
 "$python" - <<'PY'
 from importlib.metadata import entry_points
 found = {ep.name for ep in entry_points(group="huisou")}
-missing = {"listfile", "pgvector"} - found
+missing = {"listfile"} - found
 if missing:
     raise SystemExit(f"examples/install.sh: entry points not found after install: {sorted(missing)}")
 print("examples installed: huisou entry points", sorted(found))

@@ -1,4 +1,7 @@
-"""``PgVectorStore``: vectors in a PostgreSQL table with a pgvector column."""
+"""``PostgresStore``: vectors in a PostgreSQL table with a pgvector column.
+
+Imports only the standard library at module level: psycopg is loaded when a store opens.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,18 @@ from huisou.core.interfaces import StoreLocation, VectorStore
 
 DSN_ENV = "HUISOU_PG_DSN"
 INDEXES = ("none", "hnsw")
+#: pgvector's upper bound for ``hnsw.ef_search``.
+HNSW_MAX_EF_SEARCH = 1000
+FULL_SEARCH = (
+    "SELECT id, -(embedding <#> %s::vector) FROM {table} ORDER BY embedding <#> %s::vector LIMIT %s"
+)
+#: Filtered search: the candidate rows are fetched by primary key first (MATERIALIZED keeps the
+#: planner from walking the HNSW graph and filtering afterwards, which returns fewer than ``k``
+#: rows when the candidates are not among the ``ef_search`` nearest), then ranked exactly.
+CANDIDATE_SEARCH = (
+    "WITH chosen AS MATERIALIZED (SELECT id, embedding FROM {table} WHERE id = ANY(%s)) "
+    "SELECT id, -(embedding <#> %s::vector) FROM chosen ORDER BY embedding <#> %s::vector LIMIT %s"
+)
 #: Largest vector kept inline (PLAIN storage): a row must fit in an 8 kB page.
 PLAIN_MAX_DIMS = 1900
 
@@ -50,44 +65,72 @@ def copy_binary(ids: Sequence[int], vectors: Any) -> bytes:
     return header + rows.tobytes() + b"\xff\xff"
 
 
-class PgVectorStore(VectorStore):
+def _import_psycopg() -> Any:
+    """psycopg, or the one line that says how to get it (the ``postgres`` extra)."""
+    try:
+        import psycopg
+        import psycopg.conninfo
+    except ImportError as exc:
+        raise HuisouError(
+            "the postgres store needs psycopg, which is not installed: "
+            "pip install 'huisou[postgres]'"
+        ) from exc
+    return psycopg
+
+
+def _positive_int(options: dict[str, Any], key: str, default: int) -> int:
+    value = options.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise HuisouError(
+            f"[store_options] {key} of the postgres store must be a positive integer, "
+            f"got {value!r}"
+        )
+    return value
+
+
+class PostgresStore(VectorStore):
     """Vectors in PostgreSQL; exact search by default, HNSW with ``index = "hnsw"``.
 
     Options (``[store_options]`` in ``config.toml``, i.e. ``location.options``): ``dsn``
     (else ``$HUISOU_PG_DSN``), ``index`` (``none`` or ``hnsw``), ``ef_search`` (HNSW recall
-    knob, default 100).
+    knob, default 100), ``connect_timeout`` (seconds, default 10; a ``connect_timeout`` in the
+    DSN wins).
     """
 
-    store_id: ClassVar[str] = "pgvector"
+    store_id: ClassVar[str] = "postgres"
 
     def __init__(self, location: StoreLocation) -> None:
         super().__init__(location)
+        psycopg = _import_psycopg()
         options = location.options or {}
         self.dsn = options.get("dsn") or os.environ.get(DSN_ENV)
-        if not self.dsn:
+        if not self.dsn or not isinstance(self.dsn, str):
             raise HuisouError(
-                f"the pgvector store needs a server: set dsn in [store_options] of config.toml "
-                f"or {DSN_ENV}"
+                "the postgres store needs a server: set dsn = \"postgresql://…\" in "
+                f"[store_options] of config.toml, or {DSN_ENV}"
             )
         self.index = options.get("index", "none")
         if self.index not in INDEXES:
-            raise HuisouError(f"pgvector store: index must be one of {INDEXES}, got {self.index!r}")
-        self.ef_search = int(options.get("ef_search", 100))
+            raise HuisouError(
+                f"[store_options] index of the postgres store must be one of {INDEXES}, "
+                f"got {self.index!r}"
+            )
+        self.ef_search = min(_positive_int(options, "ef_search", 100), HNSW_MAX_EF_SEARCH)
+        self.connect_timeout = _positive_int(options, "connect_timeout", 10)
         self.table = table_name(location.namespace)
         self._lock = threading.Lock()
-        self._conn = self._connect()
+        self._conn = self._connect(psycopg)
         self._create()
 
-    def _connect(self) -> Any:
+    def _connect(self, psycopg: Any) -> Any:
+        """Connect with a bounded wait: an unreachable server is a one-line error, not a hang."""
         try:
-            import psycopg
-        except ImportError as exc:  # pragma: no cover - dependency of the package
-            raise HuisouError("the pgvector store needs psycopg: pip install 'psycopg[binary]'") from exc
-        try:
-            return psycopg.connect(self.dsn, autocommit=True)
+            params = psycopg.conninfo.conninfo_to_dict(self.dsn)
+            params.setdefault("connect_timeout", self.connect_timeout)
+            return psycopg.connect(autocommit=True, **params)
         except psycopg.Error as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise HuisouError(f"cannot connect to PostgreSQL for the pgvector store: {first}") from exc
+            raise HuisouError(f"cannot connect to PostgreSQL for the postgres store: {first}") from exc
 
     def _create(self) -> None:
         dims = int(self.location.dimensions)
@@ -145,26 +188,30 @@ class PgVectorStore(VectorStore):
     def search(
         self, vector: Any, k: int, candidates: Sequence[int] | None = None
     ) -> list[tuple[int, float]]:
-        query = vector_literal(vector)
+        """Best ``k`` by cosine; ``candidates`` (the catalog's filter result) go to the server
+        as one array parameter and are searched exactly (see :data:`CANDIDATE_SEARCH`)."""
+        query, k = vector_literal(vector), int(k)
         with self._lock, self._conn.transaction():
             if candidates is not None:
                 id_list = [int(i) for i in candidates]
                 if not id_list:
                     return []
-                rows = self._conn.execute(
-                    f"SELECT id, -(embedding <#> %s::vector) FROM {self.table} "
-                    "WHERE id = ANY(%s) ORDER BY embedding <#> %s::vector LIMIT %s",
-                    (query, id_list, query, int(k)),
-                ).fetchall()
+                sql, params = CANDIDATE_SEARCH.format(table=self.table), (id_list, query, query, k)
             else:
-                if self.index == "hnsw":
-                    self._conn.execute(f"SET LOCAL hnsw.ef_search = {max(self.ef_search, int(k))}")
-                rows = self._conn.execute(
-                    f"SELECT id, -(embedding <#> %s::vector) FROM {self.table} "
-                    "ORDER BY embedding <#> %s::vector LIMIT %s",
-                    (query, query, int(k)),
-                ).fetchall()
+                self._tune_index(k)
+                sql, params = FULL_SEARCH.format(table=self.table), (query, query, k)
+            rows = self._conn.execute(sql, params).fetchall()
         return [(int(item_id), float(score)) for item_id, score in rows]
+
+    def _tune_index(self, k: int) -> None:
+        """HNSW returns at most ``ef_search`` rows (capped at 1000 by pgvector): widen it to
+        ``k``, and search exactly when ``k`` is beyond what the graph can return."""
+        if self.index != "hnsw":
+            return
+        if k > HNSW_MAX_EF_SEARCH:
+            self._conn.execute("SET LOCAL enable_indexscan = off")
+        else:
+            self._conn.execute(f"SET LOCAL hnsw.ef_search = {max(self.ef_search, k)}")
 
     def count(self) -> int:
         with self._lock:
