@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from huisou.core.errors import ConfigError
+from huisou.core.errors import ConfigError, NotAnImage
+from huisou.core.regular_files import open_regular
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,6 +44,10 @@ def config_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+#: A config file is a few lines; anything bigger is not one (and is not read whole).
+CONFIG_MAX_BYTES = 1 << 20
 
 
 def config_path() -> Path:
@@ -102,9 +107,14 @@ def load_config(path: Path | None = None, **overrides: Any) -> Config:
     values: dict[str, Any] = {}
     if path.exists():
         try:
-            with open(path, "rb") as fh:
-                values = tomllib.load(fh)
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+            # only a regular file, and only so much of it: a FIFO here hung every command
+            with open_regular(path) as fh:
+                data = fh.read(CONFIG_MAX_BYTES + 1)
+            if len(data) > CONFIG_MAX_BYTES:
+                raise ConfigError(f"config file {path} is over {CONFIG_MAX_BYTES >> 10} KiB: "
+                                  "not a huisou config file; fix or remove it")
+            values = tomllib.loads(data.decode("utf-8"))
+        except (OSError, NotAnImage, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read config file {path}: {exc}") from exc
     config = Config()
     for key, value in values.items():

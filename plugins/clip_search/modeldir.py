@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from huisou.core.errors import ModelError, ModelNotAvailable
+from huisou.core.errors import ModelError, ModelNotAvailable, NotAnImage
+from huisou.core.regular_files import open_regular
 
 #: Files every model directory must have (tokenizer_config.json is optional).
 REQUIRED_FILES: tuple[str, ...] = (
@@ -55,13 +56,25 @@ def slug(text: str, limit: int = 40) -> str:
     return (cleaned or "model")[:limit].rstrip("_") or "model"
 
 
+#: The JSON files of a model directory (configs, a tokenizer) are a few MB at most.
+JSON_MAX_BYTES = 64 << 20
+
+
 def _read_json(path: Path) -> Any:
+    """Parse a model directory's JSON file: a regular file (a FIFO hung the run), capped."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
+        with open_regular(path) as fh:
+            data = fh.read(JSON_MAX_BYTES + 1)
     except FileNotFoundError:
         raise InvalidModelDir(f"model file missing: {path}") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, NotAnImage) as exc:
+        raise InvalidModelDir(f"cannot read model file {path}: {exc}") from exc
+    if len(data) > JSON_MAX_BYTES:
+        raise InvalidModelDir(f"model file {path} is over {JSON_MAX_BYTES >> 20} MiB: "
+                              "not a model configuration")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except ValueError as exc:
         raise InvalidModelDir(f"cannot read model file {path}: {exc}") from exc
 
 
