@@ -45,6 +45,21 @@ def _date(value: str | None, option: str) -> str | None:
         ) from None
 
 
+class _MinScore(click.ParamType):
+    """``auto`` (the adaptive cutoff), ``off`` (none) or a cosine floor from -1 to 1."""
+
+    name = "auto|off|score"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None
+                ) -> float | str | None:
+        from huisou.core.search import AUTO
+
+        word = str(value).strip().lower()
+        if word in (AUTO, "off"):
+            return AUTO if word == AUTO else None
+        return COSINE.convert(value, param, ctx)
+
+
 @click.command(cls=QueryCommand)
 @click.argument("text", required=False)
 @click.option("--image", type=click.Path(dir_okay=False), help="Find photos like this one.")
@@ -61,7 +76,21 @@ def _date(value: str | None, option: str) -> str | None:
 @click.option("--folder", type=click.Path(file_okay=False), help="Only photos under this folder.")
 @click.option("--camera", help="Camera make/model contains this text.")
 @click.option("--has-gps/--no-gps", default=None, help="Only photos with (or without) GPS.")
-@click.option("--min-score", type=COSINE, help="Drop hits below this cosine score (-1..1).")
+@click.option(
+    "--min-score",
+    type=_MinScore(),
+    default="auto",
+    show_default=True,
+    help="'auto': only hits that stand out for this query (adaptive, per library and model); "
+    "a cosine from -1 to 1: drop hits below it; 'off': the plain top N.",
+)
+@click.option("--like", multiple=True, metavar="PATH",
+              help="More like this indexed photo (its stored vector; repeatable).")
+@click.option("--unlike", multiple=True, metavar="PATH",
+              help="Fewer like this indexed photo (repeatable).")
+@click.option("--collapse", is_flag=True,
+              help="Show near-duplicates and bursts once, with '+N similar'.")
+@click.option("--literal", is_flag=True, help="Search the text as written (no dates parsed).")
 @library_options
 def search(
     text: str | None,
@@ -75,7 +104,11 @@ def search(
     folder: str | None,
     camera: str | None,
     has_gps: bool | None,
-    min_score: float | None,
+    min_score: float | str | None,
+    like: tuple[str, ...],
+    unlike: tuple[str, ...],
+    collapse: bool,
+    literal: bool,
     config: Config,
 ) -> None:
     """Search for TEXT, e.g. huisou search "dog on a beach" or 'beach +sunset -people'.
@@ -89,8 +122,8 @@ def search(
 
     if as_json + paths_only + print0 > 1:
         raise click.UsageError("use one of --json, --paths and --print0")
-    if not text and not image:
-        raise click.UsageError("give a query TEXT or --image PATH")
+    if not text and not image and not like:
+        raise click.UsageError("give a query TEXT, --image PATH or --like PATH")
     after, before = _date(after, "--after"), _date(before, "--before")
     if after and before and after >= before:
         raise click.BadParameter(
@@ -106,11 +139,20 @@ def search(
     )
     library = open_library(config, readonly=True)
     searcher = Searcher(library)
-    hits = searcher.search(text, image=image, top=top, filters=filters, min_score=min_score)
+    hits = searcher.search(
+        text, image=image, top=top, filters=filters, min_score=min_score,
+        literal=literal, like=like, unlike=unlike, collapse=collapse,
+    )
+    understood = searcher.understood
+    if searcher.notice:
+        click.echo(f"note: {searcher.notice}", err=True)
+    if understood is not None:
+        click.echo(understood.describe(), err=True)
     if not hits and (as_json or paths_only or print0):
         click.echo(f"huisou: {searcher.why_empty}", err=True)
     if as_json:
-        print_json([hit.to_json() for hit in hits])
+        extra = {"understood": understood.to_json()} if understood is not None else {}
+        print_json([{**hit.to_json(), **extra} for hit in hits])
     elif print0:
         out = click.get_binary_stream("stdout")
         out.write(b"".join(os.fsencode(hit.path) + b"\0" for hit in hits))
@@ -124,4 +166,6 @@ def search(
                        else "no matches", err=True)
         for hit in hits:
             when = (hit.taken_at or "")[:10]
-            click.echo(f"{hit.score:.3f}  {when:10}  {shown_path(hit.path)}")
+            shown = shown_path(hit.path)
+            more = f"  (+{len(hit.similar)} similar)" if hit.similar else ""
+            click.echo(f"{hit.score:.3f}  {hit.confidence or '':6}  {when:10}  {shown}{more}")

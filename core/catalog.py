@@ -208,6 +208,22 @@ class Catalog:
         rows = self.conn.execute("SELECT item_id FROM embeddings WHERE model=?", (model,))
         return {r[0] for r in rows}
 
+    def embedded_count(self, model: str) -> int:
+        """How many items have a vector of ``model`` (an index count, no vector is read)."""
+        row = self.conn.execute("SELECT COUNT(*) FROM embeddings WHERE model=?", (model,))
+        return int(row.fetchone()[0])
+
+    def sample_embedded(self, model: str, n: int) -> list[int]:
+        """Up to ``n`` ids with a vector of ``model``, spread over the library: a fixed
+        pseudo-random order (Knuth's multiplicative hash of the id), so the same library gives
+        the same sample, ordered in SQLite rather than in Python."""
+        rows = self.conn.execute(
+            "SELECT item_id FROM embeddings WHERE model=? "
+            "ORDER BY (item_id * 2654435761) % 4294967296 LIMIT ?",
+            (model, int(n)),
+        )
+        return [int(r[0]) for r in rows]
+
     def item_by_path(self, path: str) -> dict[str, Any] | None:
         row = self.conn.execute(
             f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE path={db.TEXT}",
@@ -401,6 +417,7 @@ class Catalog:
         before: str | None = None,
         camera: str | None = None,
         has_gps: bool | None = None,
+        weekdays: Sequence[int] | None = None,
     ) -> list[int] | None:
         """Ids of embedded items matching the filters, or None when no filter is set."""
         clauses: list[str] = []
@@ -423,6 +440,11 @@ class Catalog:
             params.append(f"%{camera.lower()}%")
         if has_gps is not None:
             clauses.append("i.gps_lat IS NOT NULL" if has_gps else "i.gps_lat IS NULL")
+        if weekdays:  # taken_at is ISO local time: its date part names the day of the week
+            marks = ",".join("?" * len(weekdays))
+            clauses.append(f"CAST(strftime('%w', substr(i.taken_at, 1, 10)) AS INTEGER) "
+                           f"IN ({marks})")
+            params += [int(day) for day in weekdays]
         if not clauses:
             return None
         rows = self.conn.execute(
@@ -431,6 +453,15 @@ class Catalog:
             params,
         )
         return [r[0] for r in rows]
+
+    def positions(self, model: str) -> list[tuple[int, float, float]]:
+        """``(id, lat, lon)`` of the items with GPS that have a vector of ``model``."""
+        rows = self.conn.execute(
+            "SELECT i.id, i.gps_lat, i.gps_lon FROM items i JOIN embeddings e "
+            "ON e.item_id = i.id AND e.model = ? WHERE i.gps_lat IS NOT NULL",
+            (model,),
+        )
+        return [(int(r[0]), float(r[1]), float(r[2])) for r in rows]
 
     def integrity_check(self) -> str:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0]

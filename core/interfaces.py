@@ -246,6 +246,14 @@ class VectorStore(ABC):
         """All stored ids (used to check catalog and store agree after a crash)."""
         raise NotImplementedError
 
+    def fetch(self, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """``(found ids, float32 matrix)``: the stored vectors of those ``ids`` the store has.
+
+        Used by relevance feedback, duplicate collapse and the adaptive cutoff (no photo is
+        re-encoded). Optional: a store that cannot return vectors raises NotImplementedError.
+        """
+        raise NotImplementedError
+
     def close(self) -> None:  # noqa: B027 - optional hook, default is a no-op
         """Release resources; the store is not used afterwards."""
 

@@ -12,15 +12,25 @@ import io
 import os
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from huisou.core.collapse import collapse as collapse_hits
 from huisou.core.errors import HuisouError, MediaError
+from huisou.core.feedback import rocchio, stored_vectors
 from huisou.core.index_jobs import read_photo
 from huisou.core.interfaces import MediaItem
 from huisou.core.library import Library
+from huisou.core.query_understanding import Understood, understand
 from huisou.core.regular_files import open_regular
+from huisou.core.relevance import LibraryJudge
+
+#: ``min_score`` value asking for the adaptive cutoff of :mod:`huisou.core.relevance`.
+AUTO = "auto"
+#: Candidates the adaptive cutoff looks at beyond ``top`` (the gap may lie further down).
+JUDGED_CANDIDATES = 64
 
 _WEIGHT = re.compile(r"^(?P<sign>[+-]?)(?:(?P<weight>\d+(?:\.\d+)?):)?(?P<text>.*)$", re.S)
 
@@ -34,6 +44,7 @@ class SearchFilters:
     before: str | None = None
     camera: str | None = None
     has_gps: bool | None = None
+    weekdays: tuple[int, ...] | None = None
 
     def is_empty(self) -> bool:
         return not any(value is not None for value in asdict(self).values())
@@ -51,6 +62,10 @@ class Hit:
     height: int | None
     camera: dict[str, str | None] | None
     gps: dict[str, float] | None
+    #: ``high``/``medium``/``low`` from :mod:`huisou.core.relevance` (None: not judged)
+    confidence: str | None = None
+    #: With collapsing: paths of the near-duplicates and burst frames this hit stands for.
+    similar: list[str] | None = None
 
     def camera_text(self) -> str | None:
         """Make and model for people ("Canon Canon EOS 40D"), None when unknown."""
@@ -62,11 +77,13 @@ class Hit:
         return {
             "path": self.path,
             "score": round(self.score, 5),
+            "confidence": self.confidence,
             "taken_at": self.taken_at,
             "width": self.width,
             "height": self.height,
             "camera": self.camera,
             "gps": self.gps,
+            **({"similar": self.similar} if self.similar is not None else {}),
         }
 
 
@@ -115,6 +132,11 @@ class Searcher:
         self.library = library
         #: Why the last search found nothing (None when it found something): see ``why_empty``.
         self.why_empty: str | None = None
+        self.judge = LibraryJudge(library)
+        #: What the last search understood of its query (dates, place), for the CLI and TUI.
+        self.understood: Understood | None = None
+        #: Why the last search could not understand part of its query (one line), if so.
+        self.notice: str | None = None
 
     def query_vector(self, query: str | None = None, image: str | Path | None = None) -> Any:
         """The combined, normalised query vector."""
@@ -164,74 +186,138 @@ class Searcher:
         image: str | Path | None = None,
         top: int = 20,
         filters: SearchFilters | None = None,
-        min_score: float | None = None,
+        min_score: float | str | None = None,
+        literal: bool = False,
+        like: Sequence[str] = (),
+        unlike: Sequence[str] = (),
+        collapse: bool = False,
     ) -> list[Hit]:
+        """Best-first hits. ``min_score``: a cosine floor, :data:`AUTO` for the adaptive
+        cutoff, or None for the plain top ``top`` (each hit still gets a confidence).
+        Unless ``literal``, dates in the query become a taken-at filter (:attr:`understood`).
+        ``like``/``unlike``: catalog paths whose stored vectors steer the query (Rocchio);
+        ``collapse``: near-duplicates and bursts fold into their best hit's ``similar``."""
         if top < 1:
             raise HuisouError(f"--top must be at least 1, got {top}")
         self.why_empty = None
+        self.understood = None
+        self.notice = None
+        if query and not literal:
+            understood = understand(query)
+            self.notice = understood.notice
+            if understood.has_filter:
+                self.understood = understood
+                filters = _narrowed(filters or SearchFilters(), understood)
+                query = understood.text or None
         library = self.library
-        vector = self.query_vector(query, image)
+        only_filters = self.understood is not None and not (query or image is not None or like)
+        vector = None
+        if not only_filters:
+            vector = self.query_vector(query, image) if (query or image is not None) else None
+            if like or unlike:
+                vector = rocchio(
+                    vector,
+                    stored_vectors(library, like) if like else None,
+                    stored_vectors(library, unlike) if unlike else None,
+                )
+            elif vector is None:
+                vector = self.query_vector(query, image)  # the one-line "nothing to search"
         self.why_empty = self._missing_vectors()
         if self.why_empty:
             return []
+        if only_filters:
+            return self._by_filters(filters, top)
         candidates = None
         if filters and not filters.is_empty():
             candidates = library.catalog.filter_ids(
                 library.backend.model_fingerprint, **asdict(filters)
             )
-            if not candidates:
-                self.why_empty = "no indexed photo matches the filters"
-                return []
-        k = top
+        if self.understood is not None and self.understood.place is not None:
+            candidates = self._in_place(self.understood, candidates)
+        if candidates is not None and not candidates:
+            self.why_empty = "no indexed photo matches the filters" + (
+                " and the understood time or place" if self.understood else "")
+            return []
+        pairs, rows = self._nearest(vector, max(top, JUDGED_CANDIDATES), candidates)
+        text_only = bool(query) and image is None and not like
+        judged = self.judge.judge(vector, pairs, text=text_only)
+        hits: list[Hit] = []
+        below: list[float] = []
+        for (item_id, score), confidence in zip(pairs, judged.confidences, strict=True):
+            if min_score == AUTO and confidence == "low":
+                below.append(float(score))
+                continue
+            if isinstance(min_score, float) and score < min_score:
+                below.append(float(score))
+                continue
+            hits.append(_hit(rows[item_id], float(score), confidence))
+        if not hits:
+            self.why_empty = _why_none(min_score, below)
+        if collapse:
+            hits = self._collapsed(hits, rows)
+        return hits[:top]
+
+    def _collapsed(self, hits: list[Hit], rows: dict[int, dict[str, Any]]) -> list[Hit]:
+        """Fold near-duplicates and burst frames into their best-ranked hit."""
+        ids = [hit.item_id for hit in hits]
+        try:
+            found, matrix = self.library.store.fetch(ids)
+            vectors = {int(i): matrix[row] for row, i in enumerate(found)}
+        except NotImplementedError:  # groups still collapse
+            vectors = {}
+        groups = {item_id: rows[item_id]["group_key"] for item_id in ids}
+        by_id = {hit.item_id: hit for hit in hits}
+        folded = []
+        for representative, members in collapse_hits(ids, vectors, groups):
+            hit = by_id[representative]
+            hit.similar = [by_id[m].path for m in members]
+            folded.append(hit)
+        return folded
+
+    def _in_place(self, understood: Understood, candidates: list[int] | None) -> list[int]:
+        """The ``candidates`` (None: all photos) taken in the understood place."""
+        import numpy as np
+        from huisou.core.places import gazetteer
+
+        positions = self.library.catalog.positions(self.library.backend.model_fingerprint)
+        if candidates is not None:
+            allowed = set(candidates)
+            positions = [p for p in positions if p[0] in allowed]
+        coords = np.asarray([(lat, lon) for _, lat, lon in positions], dtype=np.float64)
+        inside = gazetteer().inside(understood.place, coords.reshape(-1, 2))
+        return [p[0] for p, keep in zip(positions, inside, strict=True) if keep]
+
+    def _by_filters(self, filters: SearchFilters, top: int) -> list[Hit]:
+        """A query that was only a time or place ("去年", "in Beijing"): those photos,
+        newest first."""
+        library = self.library
+        ids = library.catalog.filter_ids(library.backend.model_fingerprint, **asdict(filters))
+        if self.understood is not None and self.understood.place is not None:
+            ids = self._in_place(self.understood, ids)
+        rows = library.catalog.items_by_ids(ids or [])
+        if not rows:
+            self.why_empty = "no indexed photo was taken at the understood time or place"
+        newest = sorted(rows.values(), key=lambda row: row["taken_at"] or "", reverse=True)
+        return [_hit(row, 0.0, None) for row in newest[:top]]
+
+    def _nearest(
+        self, vector: Any, k: int, candidates: list[int] | None
+    ) -> tuple[list[tuple[int, float]], dict[int, dict[str, Any]]]:
+        """Up to ``k`` nearest ``(id, score)`` pairs whose photo the catalog knows, and rows."""
+        library = self.library
         model = library.backend.model_fingerprint
+        wanted = k
         for _attempt in range(4):
-            pairs = library.store.search(vector, k, candidates)
+            pairs = library.store.search(vector, wanted, candidates)
             rows = library.catalog.items_by_ids([item_id for item_id, _ in pairs], model)
             # stale: vectors whose photo the catalog has forgotten, or whose id now names a
             # photo this model has not embedded (ids are reused; see Catalog.items_by_ids)
             stale = len(pairs) - len(rows)
-            if stale == 0 or len(pairs) < k:
+            if stale == 0 or len(pairs) < wanted:
                 break
-            k += stale * 2  # ask again so stale vectors never cost the user results
-        hits: list[Hit] = []
-        below: list[float] = []
-        for item_id, score in pairs[: top + len(pairs) - len(rows)]:
-            row = rows.get(item_id)
-            if row is None:
-                continue
-            if min_score is not None and score < min_score:
-                below.append(float(score))
-                continue
-            camera = (
-                {"make": row["camera_make"], "model": row["camera_model"]}
-                if row["camera_make"] or row["camera_model"]
-                else None
-            )
-            gps = (
-                {"lat": row["gps_lat"], "lon": row["gps_lon"]}
-                if row["gps_lat"] is not None and row["gps_lon"] is not None
-                else None
-            )
-            hits.append(
-                Hit(
-                    item_id,
-                    row["path"],
-                    float(score),
-                    row["taken_at"],
-                    row["width"],
-                    row["height"],
-                    camera,
-                    gps,
-                )
-            )
-        if not hits:
-            self.why_empty = (
-                f"all {len(below)} closest photos score below --min-score {min_score:g} "
-                f"(best {max(below):.3f})"
-                if below
-                else "no matches"
-            )
-        return hits
+            wanted += stale * 2  # ask again so stale vectors never cost the user results
+        known = [(item_id, score) for item_id, score in pairs if item_id in rows]
+        return known[:k], rows
 
     def _missing_vectors(self) -> str | None:
         """Why no photo can match at all, before searching: an empty library, or no vectors
@@ -266,3 +352,52 @@ class Searcher:
             listed = ", ".join(f"{row['name']} ({row['vectors']})" for row in others)
             reason += f"; the library has vectors of: {listed} (choose one with --model)"
         return reason
+
+
+def _why_none(min_score: float | str | None, below: list[float]) -> str:
+    """Why a search that had candidates returned none of them."""
+    if not below:
+        return "no matches"
+    if min_score == AUTO:
+        return (
+            f"none of the {len(below)} closest photos stands out for this query "
+            f"(best {max(below):.3f}; --min-score off lists them anyway)"
+        )
+    return (
+        f"all {len(below)} closest photos score below --min-score {min_score:g} "
+        f"(best {max(below):.3f})"
+    )
+
+
+def _narrowed(filters: SearchFilters, understood: Understood) -> SearchFilters:
+    """``filters`` with the understood date range intersected into ``after``/``before``."""
+    after = max(d for d in (filters.after, understood.after) if d) if (
+        filters.after or understood.after) else None
+    before = min(d for d in (filters.before, understood.before) if d) if (
+        filters.before or understood.before) else None
+    weekdays = understood.weekdays or filters.weekdays
+    return SearchFilters(filters.folder, after, before, filters.camera, filters.has_gps, weekdays)
+
+
+def _hit(row: dict[str, Any], score: float, confidence: str | None) -> Hit:
+    camera = (
+        {"make": row["camera_make"], "model": row["camera_model"]}
+        if row["camera_make"] or row["camera_model"]
+        else None
+    )
+    gps = (
+        {"lat": row["gps_lat"], "lon": row["gps_lon"]}
+        if row["gps_lat"] is not None and row["gps_lon"] is not None
+        else None
+    )
+    return Hit(
+        row["id"],
+        row["path"],
+        score,
+        row["taken_at"],
+        row["width"],
+        row["height"],
+        camera,
+        gps,
+        confidence,
+    )

@@ -144,6 +144,15 @@ class MemoryVectorStore(VectorStore):
         order = np.argsort(-scores)[:k]
         return [(keys[i], float(scores[i])) for i in order]
 
+    def fetch(self, ids: Sequence[int]) -> tuple[Any, Any]:
+        import numpy as np
+
+        found = sorted({int(i) for i in ids if int(i) in self.vectors})
+        matrix = np.zeros((len(found), self.location.dimensions), dtype=np.float32)
+        for row, item_id in enumerate(found):
+            matrix[row] = self.vectors[item_id]
+        return np.asarray(found, dtype=np.int64), matrix
+
     def count(self) -> int:
         return len(self.vectors)
 

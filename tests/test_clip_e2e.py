@@ -92,7 +92,8 @@ def test_cli_index_then_search(shape_photos, tmp_path, store):
     indexed = _huisou(["index", str(shape_photos), *common, "--json"], home)
     assert indexed.returncode == 0, indexed.stderr
     for query in ("red circle", "blue square"):
-        found = _huisou(["search", query, "--json", "--top", "4", *common], home)
+        found = _huisou(["search", query, "--json", "--top", "4", "--min-score", "off", *common],
+                        home)
         assert found.returncode == 0, found.stderr
         hits = json.loads(found.stdout)
         assert [_label(h["path"]) for h in hits[:2]] == [query, query], (query, hits)

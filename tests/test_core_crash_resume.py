@@ -103,7 +103,8 @@ def test_sigkill_mid_index_then_resume(tmp_path: Path):
     assert [m["vectors"] for m in models] == [PHOTOS]
 
     search = subprocess.run(
-        [sys.executable, "-m", "huisou", "search", "red", "--json", "--top", "100"],
+        [sys.executable, "-m", "huisou", "search", "red", "--json", "--top", "100",
+         "--min-score", "off"],
         env=_home(tmp_path, slow=False),
         capture_output=True,
         text=True,
