@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "plugins": ("huisou.cli.plugins_cmd", "plugins", "List plugins and the hooks they implement."),
     "plugin": ("huisou.cli.plugin_cmd", "plugin", "Create a new plugin package from a template."),
     "doctor": ("huisou.cli.doctor_cmd", "doctor", "Check this installation."),
+    "models": ("huisou.cli.models_cmd", "models", "Manage models: list, download, import..."),
     "tui": ("huisou.cli.tui_cmd", "tui", "Open the terminal UI (the default)."),
 }
 
@@ -50,7 +51,10 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in COMMANDS:
             module, attr, _help = COMMANDS[name]
-            return getattr(importlib.import_module(module), attr)
+            command = getattr(importlib.import_module(module), attr)
+            if isinstance(command, click.Group):  # plugins may add subcommands to it
+                self._load_plugin_commands(ctx)
+            return command
         if name not in self.commands:
             self._load_plugin_commands(ctx)
         return self.commands.get(name)

@@ -17,6 +17,7 @@ from huisou.core.regular_files import open_regular
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     import numpy as np
+    from huisou.core.models import ModelManager
     from PIL import Image
 
 
@@ -185,6 +186,12 @@ class EmbeddingBackend(ABC):
 
     def release(self) -> None:  # noqa: B027 - optional hook, default is a no-op
         """Free loaded models; the next embed call loads what it needs again."""
+
+    @classmethod
+    def model_manager(cls, models_dir: str) -> ModelManager | None:
+        """The manager of this backend's models (``huisou models``, the TUI's Models screen),
+        or None for a backend with nothing to download or install."""
+        return None
 
     def describe(self) -> dict[str, Any]:
         """Facts for ``huisou status``/``doctor`` (model name, precision, providers...)."""

@@ -33,6 +33,7 @@ from huisou.core.interfaces import (
     MetadataExtractor,
     VectorStore,
 )
+from huisou.core.models import ModelHost
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def _env_list(name: str) -> list[str] | None:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
-class PluginHost:
+class PluginHost(ModelHost):
     """Owns the pluggy manager and answers typed questions about registered plugins."""
 
     def __init__(

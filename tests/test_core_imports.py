@@ -66,3 +66,29 @@ def test_python_dash_m_runs_the_cli():
     )
     assert result.returncode == 0
     assert "huisou" in result.stdout
+
+
+def _imported_modules(path) -> set[str]:
+    import ast
+
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_cli_and_tui_use_the_host_model_api_not_the_clip_plugin():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    offenders = {
+        str(path.relative_to(root)): sorted(m for m in _imported_modules(path)
+                                            if m.startswith("huisou.plugins.clip_search"))
+        for folder in ("cli", "tui", "core")
+        for path in (root / folder).rglob("*.py")
+    }
+    assert {path: mods for path, mods in offenders.items() if mods} == {}

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from huisou.core.errors import HuisouError
-from huisou.plugins.clip_search.commands import models
 
 TINY = Path(__file__).resolve().parent / "models" / "tiny_clip"
 
@@ -23,7 +22,10 @@ def home(tmp_path, monkeypatch) -> Path:
 
 
 def run(*args: str):
-    return CliRunner().invoke(models, list(args), catch_exceptions=True)
+    """Through the top-level group, so plugin subcommands (``export``) are there too."""
+    from huisou.cli.main import cli
+
+    return CliRunner().invoke(cli, ["models", *args], catch_exceptions=True)
 
 
 def test_list_shows_catalog_with_status(home):

@@ -237,7 +237,7 @@ def test_cli_download_with_catalog_mirror_and_quantize(hub, tmp_path, monkeypatc
     """``huisou models download NAME --quantize`` via HF_ENDPOINT and a catalog file."""
     pytest.importorskip("onnx")
     from click.testing import CliRunner
-    from huisou.plugins.clip_search.commands import models
+    from huisou.cli.models_cmd import models
 
     entry = _entry(name="tiny-cli")
     catalog = {"models": [{

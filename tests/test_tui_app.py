@@ -329,7 +329,7 @@ def test_model_download_failure_is_one_line_with_retry(tmp_path: Path, monkeypat
         raise HuisouError("cannot reach https://example.invalid/model.onnx: timed out\nmore")
 
     monkeypatch.setattr(models_info, "download_model", failing)
-    monkeypatch.setattr(models_info, "downloader", lambda: failing)
+    monkeypatch.setattr(models_info, "downloader", lambda *a: failing)
     app = make_app(config, make_host())
 
     async def body() -> None:

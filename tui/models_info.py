@@ -1,8 +1,7 @@
-"""What the TUI knows about models: the catalog of downloadable CLIP models, if any.
+"""What the TUI knows about models, through the host's model API (:mod:`huisou.core.models`).
 
-The CLIP plugin owns the model catalog and the downloader; the TUI only *reads* them, and
-degrades to "the configured model" when the plugin (or its catalog module) is absent, e.g.
-when a third-party backend is configured.
+The backend's model manager owns the catalog and the downloader; the TUI only *reads* them,
+and degrades to "the configured model" when the backend manages no models.
 """
 
 from __future__ import annotations
@@ -26,31 +25,45 @@ class ModelEntry:
     configured: bool
 
 
-def _catalog_models() -> list[dict[str, Any]]:
-    """Model records from the CLIP plugin's ``model_catalog``; none without the plugin."""
-    try:
-        from huisou.plugins.clip_search import model_catalog
+def _manager(config: Config, backend: str | None = None) -> Any:
+    """The backend's model manager through the host, or None when it manages no models."""
+    from huisou.core.config import DEFAULT_BACKEND
+    from huisou.core.errors import HuisouError
+    from huisou.core.plugins import get_host
 
+    try:
+        host = get_host(config.plugins_dir or None)
+        return host.model_manager(backend or config.backend or DEFAULT_BACKEND, config.models_path)
+    except HuisouError:
+        return None
+
+
+def _catalog_models(config: Config, backend: str | None = None) -> list[dict[str, Any]]:
+    """Model records from the backend's model manager; none without one."""
+    manager = _manager(config, backend)
+    if manager is None:
+        return []
+    try:
         return [
             {
-                "name": entry.name, "description": entry.description, "tier": entry.tier,
-                "size_bytes": entry.known_size() or entry.approx_size() or None,
+                "name": info.name, "description": info.description, "tier": info.tier,
+                "size_bytes": info.size or info.size_at_least or None,
+                "installed": info.installed,
             }
-            for entry in model_catalog.entries()
+            for info in manager.list_models()
         ]
-    except Exception:  # plugin absent or its catalog unreadable: list the model in use only
+    except Exception:  # its catalog unreadable: list the model in use only
         return []
 
 
 def is_installed(config: Config, name: str) -> bool:
-    """A complete model directory exists (the plugin's own rule when it is importable)."""
-    try:
-        from huisou.plugins.clip_search import model_catalog
-
-        return name in model_catalog.installed_models(config.models_path)
-    except ImportError:
-        folder = Path(config.models_path) / name
-        return all((folder / rel).is_file() for rel in ("visual/model.onnx", "textual/model.onnx"))
+    """A complete model directory exists (the backend's own rule when it manages models)."""
+    manager = _manager(config)
+    if manager is not None:
+        info = manager.info(name)
+        return bool(info and info.installed)
+    folder = Path(config.models_path) / name
+    return all((folder / rel).is_file() for rel in ("visual/model.onnx", "textual/model.onnx"))
 
 
 def list_models(config: Config, choice: tuple[str, str]) -> list[ModelEntry]:
@@ -65,10 +78,10 @@ def list_models(config: Config, choice: tuple[str, str]) -> list[ModelEntry]:
             description=str(r.get("description", "")),
             tier=str(r.get("tier", "")),
             size_bytes=r["size_bytes"],
-            installed=is_installed(config, str(r.get("name"))),
+            installed=bool(r.get("installed")),
             configured=r.get("name") == model,
         )
-        for r in _catalog_models()
+        for r in _catalog_models(config, backend)
         if r.get("name")
     ]
     if not any(e.configured for e in entries):
@@ -94,13 +107,12 @@ class DownloadCancelled(Exception):
     """Raised from the progress callback to stop a download (the ``.part`` file is kept)."""
 
 
-def downloader() -> Callable[..., Any] | None:
-    """The CLIP plugin's ``download_model``, if that plugin is installed."""
-    try:
-        from huisou.plugins.clip_search import download
-    except Exception:
-        return None
-    return getattr(download, "download_model", None)
+def downloader(config: Config | None = None) -> Callable[..., Any] | None:
+    """The backend's ``download``, if its model manager has one."""
+    from huisou.core.config import load_config
+
+    manager = _manager(config or load_config())
+    return getattr(manager, "download", None) if manager is not None else None
 
 
 def download_model(
@@ -108,20 +120,18 @@ def download_model(
 ) -> Any:
     """Download a catalog model, reporting overall ``(bytes done, bytes total)``.
 
-    The plugin reports per file; this sums the files. Cancelling raises
+    The manager reports per file; this sums the files. Cancelling raises
     :class:`DownloadCancelled` from inside the transfer; a later call resumes the partial file.
     """
     from huisou.core.errors import HuisouError
 
-    fn = downloader()
-    if fn is None:
-        raise HuisouError("this installation has no model downloader (CLIP plugin missing)")
-    from huisou.plugins.clip_search import model_catalog
-
-    entry = model_catalog.find_entry(name)
-    if entry is None:
+    manager = _manager(config)
+    if manager is None:
+        raise HuisouError("this installation has no model downloader for the configured backend")
+    info = manager.info(name)
+    if info is None or not info.catalog:
         raise HuisouError(f"model {name!r} is not in the catalog; see the Models screen")
-    total = entry.known_size() or entry.approx_size() or None
+    total = info.size or info.size_at_least or None
     per_file: dict[str, int] = {}
 
     def on_progress(path: str, done: int, _file_total: int | None) -> None:
@@ -130,4 +140,4 @@ def download_model(
         per_file[path] = done
         progress(sum(per_file.values()), total)
 
-    return fn(entry, str(config.models_path), progress=on_progress)
+    return manager.download(name, progress=on_progress)

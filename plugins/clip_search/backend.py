@@ -30,6 +30,7 @@ from huisou.core.interfaces import EmbeddingBackend, OptionSpec
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     import numpy as np
+    from huisou.core.models import ModelManager
     from huisou.plugins.clip_search.modeldir import ModelDir
     from huisou.plugins.clip_search.preprocess import PreprocessConfig
     from huisou.plugins.clip_search.tokenizer import TextTokenizer
@@ -400,6 +401,12 @@ class OnnxClipBackend(EmbeddingBackend):
                 f"{self._tower_file(kind)} gives non-finite values (NaN/inf): the file is "
                 "damaged; download or export it again"
             )
+
+    @classmethod
+    def model_manager(cls, models_dir: str) -> ModelManager:
+        from huisou.plugins.clip_search.manager import ClipModelManager
+
+        return ClipModelManager(models_dir)
 
     def describe(self) -> dict[str, Any]:
         facts: dict[str, Any] = {"backend": self.backend_id, "model": self.model}

@@ -149,7 +149,7 @@ class IndexScreen(AreaScreen):
         if backend != "onnx-clip" or models_info.is_installed(config, model):
             return state
         entries = models_info.list_models(config, (backend, model))
-        if model not in {e.name for e in entries if e.size_bytes} or not models_info.downloader():
+        if model not in {e.name for e in entries if e.size_bytes} or not models_info.downloader(config):
             return state  # let the backend report what is missing
         state = IndexState(phase=SCANNING, message=f"Downloading model {model}…",
                            model_bytes=(0, None))

@@ -63,7 +63,7 @@ class ModelsScreen(AreaScreen):
         head.append(" · model ", style="dim")
         head.append(model, style="bold")
         head.append(f"\nmodels folder {config.models_path}", style="dim")
-        if models_info.downloader() is None:
+        if models_info.downloader(config) is None:
             head.append("\nDownloads: use 'huisou models download NAME' (no downloader here)",
                         style="dim")
         self.query_one("#models-head", Static).update(head)
@@ -94,7 +94,7 @@ class ModelsScreen(AreaScreen):
         if entry.installed:
             self.set_status(f"{entry.name} is already installed")
             return
-        if models_info.downloader() is None:
+        if models_info.downloader(self.ctx.config) is None:
             self.set_status("No downloader available in this installation", "red")
             return
         self.set_status(f"Downloading {entry.name}…")
