@@ -138,6 +138,11 @@ def search(
         has_gps=has_gps,
     )
     library = open_library(config, readonly=True)
+    if text:
+        backend_id, model = library.model_choice()
+        notice = library.host.language_notice(text, backend_id, model, config.models_path)
+        if notice:
+            click.echo(notice, err=True)
     searcher = Searcher(library)
     hits = searcher.search(
         text, image=image, top=top, filters=filters, min_score=min_score,

@@ -228,9 +228,15 @@ def test_catalog_urls_use_huggingface_by_default(monkeypatch):
     assert entry is not None and entry.pinned
     assert entry.url("visual/model.onnx") == (
         "https://huggingface.co/immich-app/ViT-B-32__openai/resolve/"
-        "77520f2136c0467e32b012be8d190ccf110c5667/visual/model.onnx")
+        "a857c8de2c07bbcfa6646adfcf31b798845afa1e/visual/model.onnx")
     spec = entry.file("visual/model.onnx")
-    assert spec and spec.size == 351462928 and spec.verify == "sha256+size"
+    assert spec and spec.size == 351613724 and spec.verify == "sha256+size"
+    assert entry.file("textual/tokenizer.json").verify == "sha256+size"  # re-pinned for it
+    chinese = find_entry("chinese-clip-vit-b-16")
+    assert chinese.url("vocab.txt") == (  # a file from another repository, pinned too
+        "https://huggingface.co/OFA-Sys/chinese-clip-vit-base-patch16/resolve/"
+        "c2157b2d1c988d0ab6b3dfc00fcdce53bc7f7f8d/vocab.txt")
+    assert all(spec.sha256 for spec in chinese.files) and chinese.import_format == "chinese-clip"
 
 
 def test_cli_download_with_catalog_mirror_and_quantize(hub, tmp_path, monkeypatch):

@@ -17,6 +17,9 @@ from huisou.core.errors import HuisouError
 from huisou.core.models import ModelInfo, ModelManager, Progress
 from huisou.plugins.clip_search.model_catalog import CatalogEntry, entries, find_entry
 
+#: Hidden folder of ``models_dir`` where upstream files wait to be imported.
+DOWNLOADS = ".downloads"
+
 
 class ClipModelManager(ModelManager):
     """Catalog, downloads, imports, installs, int8 quantization of CLIP model directories."""
@@ -57,14 +60,58 @@ class ClipModelManager(ModelManager):
 
     def download(self, name: str, progress: Progress | None = None, endpoint: str | None = None,
                  timeout: float = 30.0) -> Path:
-        from huisou.plugins.clip_search.download import download_model
+        from huisou.plugins.clip_search.download import RECORD, download_model
+        from huisou.plugins.clip_search.model_catalog import installed_models
 
         entry = find_entry(name)
         if entry is None:
             known = ", ".join(e.name for e in entries())
             raise HuisouError(f"unknown model {name!r} (catalog: {known})")
-        return download_model(entry, self.models_dir, progress=progress, endpoint=endpoint,
-                              timeout=timeout)
+        if entry.import_format is None:
+            return download_model(entry, self.models_dir, progress=progress, endpoint=endpoint,
+                                  timeout=timeout)
+        target = self.models_dir / name
+        if name in installed_models(self.models_dir):
+            return target
+        # Upstream files keep their names (an .onnx and its .extra_file stay together) in a
+        # hidden folder, are imported, and go once the model is in place; the digests
+        # recorded on download travel with it.
+        raw = download_model(entry, self.models_dir / DOWNLOADS, progress=progress,
+                             endpoint=endpoint, timeout=timeout)
+        self.import_model(entry.import_format, raw, name=name, force=True)
+        shutil.copyfile(raw / RECORD, target / RECORD)
+        shutil.rmtree(raw)
+        return target
+
+    def import_formats(self) -> tuple[str, ...]:
+        from huisou.plugins.clip_search.importers import IMPORT_FORMATS
+
+        return IMPORT_FORMATS
+
+    def import_model(self, fmt: str, directory: str | os.PathLike[str], name: str | None = None,
+                     force: bool = False) -> Path:
+        """Convert into a hidden staging directory, check it opens as a model, then rename it
+        into place: an import that fails leaves nothing behind."""
+        from huisou.plugins.clip_search.importers import import_into
+        from huisou.plugins.clip_search.modeldir import ModelDir
+
+        source = Path(directory).expanduser()
+        name = name or source.resolve().name
+        if not force:
+            self._target(name, force=False)  # a taken or invalid name fails before the work
+        self.models_dir.mkdir(parents=True, exist_ok=True)
+        staging = self.models_dir / f".{name}.importing"
+        if staging.exists():
+            shutil.rmtree(staging)
+        try:
+            import_into(fmt, source, staging)
+            ModelDir.open(staging, name=name)
+            target = self._target(name, force, source)
+            staging.rename(target)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging)
+        return target
 
     def install(self, directory: str | os.PathLike[str], name: str | None = None,
                 link: bool = False, force: bool = False) -> Path:

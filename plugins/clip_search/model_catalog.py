@@ -29,6 +29,9 @@ class FileSpec:
     size: int | None = None
     sha256: str | None = None
     approx_size: str | None = None
+    #: Another repository (and pinned revision) than the entry's, e.g. OFA-Sys's vocab.txt.
+    repo: str | None = None
+    revision: str | None = None
 
     @property
     def verify(self) -> str:
@@ -67,11 +70,18 @@ class CatalogEntry:
         """Sum of the known sizes (a lower bound when some are unknown)."""
         return sum(spec.size or 0 for spec in self.files)
 
+    @property
+    def import_format(self) -> str | None:
+        """Upstream layout the downloaded files are in (``huisou models import FORMAT``), or
+        None for files already in huisou's layout."""
+        return self.raw.get("import") or None
+
     def url(self, rel: str, endpoint: str | None = None) -> str:
+        spec = self.file(rel)
         return URL_TEMPLATE.format(
             endpoint=(endpoint or hf_endpoint()).rstrip("/"),
-            repo=self.repo,
-            revision=self.revision,
+            repo=(spec and spec.repo) or self.repo,
+            revision=(spec and spec.revision) or self.revision,
             path=rel,
         )
 
@@ -88,6 +98,8 @@ def _entry(raw: dict[str, Any]) -> CatalogEntry:
             size=f.get("size"),
             sha256=(f.get("sha256") or None),
             approx_size=f.get("approx_size"),
+            repo=f.get("repo"),
+            revision=f.get("revision"),
         )
         for f in raw.get("files", [])
     )

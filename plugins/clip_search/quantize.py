@@ -160,10 +160,12 @@ def quantize_model(
         src = model_dir.onnx_path(tower, "fp32")
         dst = model_dir.onnx_path(tower, "int8")
         tmp = dst.with_name(dst.stem + ".tmp.onnx")
+        folded = dst.with_name(dst.stem + ".folded.onnx")
         try:
+            fold_constants(src, folded)
             with _quiet_root_logger():  # ORT logs a "consider pre-processing" hint per file
                 quantize_dynamic(
-                    str(src), str(tmp), weight_type=weight_type,
+                    str(folded), str(tmp), weight_type=weight_type,
                     per_channel=options.per_channel, reduce_range=options.reduce_range,
                 )
             os.replace(tmp, dst)
@@ -171,6 +173,7 @@ def quantize_model(
             raise HuisouError(f"cannot quantize {src}: {type(exc).__name__}: {exc}") from exc
         finally:
             tmp.unlink(missing_ok=True)
+            folded.unlink(missing_ok=True)
         sizes[tower] = {"fp32_bytes": src.stat().st_size, "int8_bytes": dst.stat().st_size}
     seconds = time.perf_counter() - started
     checks = measure(model_dir, threads)
@@ -192,6 +195,22 @@ def quantize_model(
     tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
     os.replace(tmp, path)
     return record
+
+
+def fold_constants(src: Path, dest: Path) -> None:
+    """Save ``src`` through ONNX Runtime's basic (standard-ONNX) optimizer.
+
+    Exports made with ``do_constant_folding=False`` (Chinese-CLIP's vision tower) keep each
+    weight behind a Transpose node, and ``quantize_dynamic`` only quantizes MatMuls whose
+    weight is an initializer: unfolded, its int8 image tower stays 321 of 345 MB; folded,
+    87 MB (models-pinned.md). Folding changes no result.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    options.optimized_model_filepath = str(dest)
+    ort.InferenceSession(str(src), sess_options=options, providers=["CPUExecutionProvider"])
 
 
 @contextlib.contextmanager
