@@ -172,7 +172,7 @@ def test_photos_old_versions_blamed_for_a_model_fault_are_read_again(fake_host, 
 
 def _install(*args: str):
     from click.testing import CliRunner
-    from huisou.plugins.clip_search.commands import models
+    from huisou.cli.models_cmd import models
 
     return CliRunner().invoke(models, ["install", *args], catch_exceptions=True)
 
