@@ -110,9 +110,11 @@ def _backend(path: Path):
 
 
 def test_download_keeps_external_data_pairs_together_then_imports(hub):
-    result = models("download", "cn-remote", "--endpoint", _endpoint(hub))
+    result = models("download", "cn-remote", "--endpoint", _endpoint(hub), "--quantize")
     assert result.exit_code == 0, result.output
     target = hub.models / "cn-remote"
+    quantized = json.loads((target / "quantization.json").read_text())  # the measured rule
+    assert (target / "visual" / "model_int8.onnx").is_file() and "recommended" in quantized
     record = json.loads((target / "download.json").read_text())
     assert set(record["files"]) == {*CN_FILES, "vocab.txt"}
     assert all(f["verified"] == "sha256+size" for f in record["files"].values())
