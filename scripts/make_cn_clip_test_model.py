@@ -65,12 +65,28 @@ QUERIES: dict[str, list[str]] = {
 }
 
 
-def build_model() -> Any:
+def real_info(arch: str) -> dict[str, Any]:
+    """cn_clip's own config of a released architecture (``ViT-B-16`` = ViT-B/16 +
+    RoBERTa-wwm-ext-base-chinese), as ``cn_clip.clip.utils.create_model`` reads it."""
+    from cn_clip.clip import utils
+
+    vision, text = utils._MODEL_INFO[arch]["struct"].split("@")
+    configs = Path(utils.__file__).parent / "model_configs"
+    info: dict[str, Any] = {}
+    for part in (vision, text):
+        info.update(json.loads((configs / f"{part.replace('/', '-')}.json").read_text()))
+    info["image_resolution"] = utils._MODEL_INFO[arch]["input_resolution"]
+    return info
+
+
+def build_model(info: dict[str, Any] | None = None) -> Any:
     import torch
     from cn_clip.clip.model import CLIP
 
     torch.manual_seed(SEED)
-    model = CLIP(**INFO).float().eval()
+    model = CLIP(**(info or INFO)).float().eval()
+    if info is not None:  # a real architecture for benchmarks: its own random init
+        return model
     gen = torch.Generator().manual_seed(SEED)
     with torch.no_grad():  # larger random weights so that embeddings depend on the input
         for p in model.parameters():
@@ -79,7 +95,9 @@ def build_model() -> Any:
     return model
 
 
-def export_like_deploy_script(model: Any, out: Path) -> None:
+def export_like_deploy_script(model: Any, out: Path, prefix: str = PREFIX,
+                              resolution: int = INFO["image_resolution"],
+                              fp16: bool = True) -> None:
     """``cn_clip/deploy/pytorch_to_onnx.py``, argument for argument."""
     import cn_clip.clip as clip
     import torch
@@ -88,10 +106,9 @@ def export_like_deploy_script(model: Any, out: Path) -> None:
     from onnxconverter_common.float16 import convert_float_to_float16
     from PIL import Image
 
-    resolution = INFO["image_resolution"]
     image = image_transform(resolution)(Image.new("RGB", (resolution, resolution))).unsqueeze(0)
     text = clip.tokenize([""], context_length=52)
-    prefix = out / PREFIX
+    prefix = out / prefix
     txt32 = f"{prefix}.txt.fp32.onnx"
     torch.onnx.export(model, (None, text), txt32, input_names=["text"],
                       output_names=["unnorm_text_features"], export_params=True,
@@ -105,10 +122,11 @@ def export_like_deploy_script(model: Any, out: Path) -> None:
             break
         except Exception as exc:  # torch's exporter: unflatten needs opset 14 today
             print(f"vision export at opset {opset} failed: {exc}")
-    for fp32, fp16 in ((txt32, f"{prefix}.txt.fp16.onnx"), (img32, f"{prefix}.img.fp16.onnx")):
+    pairs = ((txt32, f"{prefix}.txt.fp16.onnx"), (img32, f"{prefix}.img.fp16.onnx"))
+    for fp32, half in pairs if fp16 else ():
         converted = convert_float_to_float16(load_model(fp32), keep_io_types=True,
                                              disable_shape_infer=True)
-        save_model(converted, fp16, location=f"{Path(fp16).name}.extra_file",
+        save_model(converted, half, location=f"{Path(half).name}.extra_file",
                    save_as_external_data=True, all_tensors_to_one_file=True,
                    size_threshold=1024, convert_attribute=True)
 
@@ -145,15 +163,31 @@ def reference(model: Any) -> dict[str, Any]:
 
 
 def main() -> None:
-    import cn_clip
-    from cn_clip.clip.utils import _MODEL_INFO  # noqa: F401 - fails early without cn_clip
+    import argparse
 
+    import cn_clip
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--arch", help="a released architecture at random weights instead "
+                        "(e.g. ViT-B-16, for benchmarks; fp32 pair + vocab.txt)")
+    parser.add_argument("--out", type=Path, help="where --arch writes its files")
+    args = parser.parse_args()
+    vocab = Path(cn_clip.__file__).parent / "clip" / "vocab.txt"
+    if args.arch:
+        if args.out is None:
+            parser.error("--arch needs --out")
+        info = real_info(args.arch)
+        args.out.mkdir(parents=True, exist_ok=True)
+        export_like_deploy_script(build_model(info), args.out, args.arch.lower(),
+                                  info["image_resolution"], fp16=False)
+        shutil.copyfile(vocab, args.out / "vocab.txt")
+        return
     if OUT.exists():
         shutil.rmtree(OUT)
     OUT.mkdir(parents=True)
     model = build_model()
     export_like_deploy_script(model, OUT)
-    shutil.copyfile(Path(cn_clip.__file__).parent / "clip" / "vocab.txt", OUT / "vocab.txt")
+    shutil.copyfile(vocab, OUT / "vocab.txt")
     REFERENCE.write_text(json.dumps(reference(model), ensure_ascii=False) + "\n",
                          encoding="utf-8")
     for path in sorted(OUT.iterdir()):

@@ -9,8 +9,9 @@ declared shapes before it is installed. Formats:
     ``PREFIX.img.fp32.onnx`` + ``PREFIX.txt.fp32.onnx``, or the fp16 pairs
     ``PREFIX.{img,txt}.fp16.onnx`` + ``....onnx.extra_file`` (external data), and the BERT
     ``vocab.txt``. Inputs ``image`` float32 [1,3,S,S] and ``text`` int64 [1,52]; outputs
-    ``unnorm_*_features`` (the backend normalises). Batch is fixed at 1: the backend runs such
-    image towers one photo per run on its encode pool. Preprocessing: bicubic squash to SxS,
+    ``unnorm_*_features`` (the backend normalises). Batch is fixed at 1, and the graph does not
+    allow relabelling it (tried: the traced class-token/position shapes then fail to
+    broadcast), so the backend runs such image towers one photo per call on its encode pool. Preprocessing: bicubic squash to SxS,
     OpenAI mean/std (``cn_clip.clip.utils.image_transform``).
 ``transformers-js``
     The Hugging Face layout of many ONNX CLIP exports (e.g. ``Xenova/mobileclip_s0``):
