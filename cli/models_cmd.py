@@ -150,8 +150,13 @@ def import_cmd(ctx: click.Context, fmt: str, directory: str, name: str | None,
 def install(ctx: click.Context, directory: str, name: str | None, link: bool,
             force: bool, as_json: bool) -> None:
     """Validate a model directory and register it under NAME (copied into the models dir)."""
-    target = _manager(ctx).install(directory, name=name, link=link, force=force)
-    _done({"name": target.name, "path": str(target), "link": link}, as_json,
+    manager = _manager(ctx)
+    target = manager.install(directory, name=name, link=link, force=force)
+    info = manager.info(target.name)
+    checked = ["fp32", "int8"] if info is not None and info.int8 else ["fp32"]  # what loaded
+    size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
+    _done({"name": target.name, "path": str(target), "link": link, "checked": checked,
+           "size_bytes": size}, as_json,
           f"{target.name}: installed in {target}" + (" (symlink)" if link else ""))
 
 
