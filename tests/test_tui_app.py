@@ -13,6 +13,7 @@ from test_tui_support import (
     make_config,
     make_host,
     make_photos,
+    plain,
     reset_gate,
     run,
     search_via_ui,
@@ -153,7 +154,7 @@ def test_narrow_layout_pushes_details_screen(tmp_path: Path) -> None:
             assert [Path(f.path).name for f in state.failures] == ["broken.jpg"]
             await pilot.press("f")  # failures so far, with reasons
             await wait_until(pilot, lambda: type(app.screen).__name__ == "FailuresScreen")
-            listed = str(app.screen.query_one("#failure-list").get_option_at_index(0).prompt)
+            listed = plain(app.screen.query_one("#failure-list").get_option_at_index(0).prompt)
             assert "broken.jpg" in listed and "unreadable" in listed
             await pilot.press("escape")
             await search_via_ui(pilot, "green")

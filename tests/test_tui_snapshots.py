@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_tui_support import make_app, make_config, make_host, make_photos, wait_until
+from test_tui_support import goto, make_app, make_config, make_host, make_photos, wait_until
 
 SIZES = [(40, 20), (80, 24), (120, 40)]
 #: Fixed location: the paths appear in the screenshots.
@@ -61,8 +61,9 @@ def _indexed_app(root: Path):
 
 
 async def _ready(pilot) -> None:
-    """Wait until the search box has focus (keys typed before that are lost), no blinking."""
-    await wait_until(pilot, lambda: getattr(pilot.app.focused, "id", None) == "query")
+    """Wait until the search box (or, on a first run, the guide) has focus (keys typed before
+    that are lost), no blinking."""
+    await wait_until(pilot, lambda: getattr(pilot.app.focused, "id", None) in ("query", "guide"))
     _no_blink(pilot)
 
 
@@ -112,7 +113,7 @@ def test_library_screen(snap_compare, library_dir: Path, size) -> None:
 
     async def run_before(pilot) -> None:
         await _ready(pilot)
-        await pilot.press("escape", "2")
+        await goto(pilot, "2")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
@@ -138,7 +139,7 @@ def test_index_screen_mid_run(snap_compare, library_dir: Path, size) -> None:
 
     async def run_before(pilot) -> None:
         await _ready(pilot)
-        await pilot.press("escape", "3")
+        await goto(pilot, "3")
         await pilot.pause()
         pilot.app.screen.query_one(IndexProgress).update_state(state)
         await pilot.pause()
@@ -152,7 +153,7 @@ def test_plugins_screen(snap_compare, library_dir: Path, size) -> None:
 
     async def run_before(pilot) -> None:
         await _ready(pilot)
-        await pilot.press("escape", "5")
+        await goto(pilot, "5")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -6,6 +6,7 @@ Named ``test_tui_*`` so it sits with the TUI tests; pytest imports it and finds 
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 import time
 from collections.abc import Callable
@@ -192,3 +193,12 @@ def reset_gate(free_batches: int) -> None:
     GatedBackend.waiting = threading.Event()
     GatedBackend.free_batches = free_batches
     GatedBackend.batches = 0
+
+
+def plain(renderable: Any, width: int = 80) -> str:
+    """The text a Rich renderable shows at ``width`` columns (no styles)."""
+    from rich.console import Console
+
+    console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
+    console.print(renderable)
+    return console.export_text()

@@ -85,7 +85,7 @@ def test_halfblock_two_pixels_per_cell() -> None:
     image = Image.new("RGB", (4, 4), (255, 0, 0))
     image.paste((0, 0, 255), (0, 2, 4, 4))  # bottom half blue
     text = halfblock(image, 4, 1)
-    assert text.plain == " ▀▀"  # scaled to 2x2 px: 2 cells, one row, centred in 4
+    assert text.plain == " ▀▀ "  # scaled to 2x2 px: 2 cells, one row, centred in 4
     style = text.spans[0].style
     assert style.color.triplet == (255, 0, 0) and style.bgcolor.triplet == (0, 0, 255)
 

@@ -75,7 +75,8 @@ def halfblock(image: Any, cells_wide: int, cells_high: int) -> Text:
     """Render an RGB image as coloured half blocks fitting ``cells_wide`` x ``cells_high``.
 
     The image is scaled to fit (aspect kept; a cell is about twice as tall as wide, so one
-    cell holds two square pixels stacked) and centred horizontally.
+    cell holds two square pixels stacked) and centred horizontally: each line is
+    padded on both sides to the full width.
     """
     from PIL import Image
 
@@ -88,6 +89,7 @@ def halfblock(image: Any, cells_wide: int, cells_high: int) -> Text:
     small = image.convert("RGB").resize((tw, th), Image.Resampling.BOX)
     pixels = small.load()
     pad = " " * ((cells_wide - tw) // 2)
+    right = " " * (cells_wide - tw - len(pad))  # every line spans the box: centred as is
     text = Text(no_wrap=True, overflow="crop")
     for y in range(0, th, 2):
         text.append(pad)
@@ -98,6 +100,7 @@ def halfblock(image: Any, cells_wide: int, cells_high: int) -> Text:
                 "▀", Style(color=f"rgb({top[0]},{top[1]},{top[2]})",
                            bgcolor=f"rgb({bottom[0]},{bottom[1]},{bottom[2]})")
             )
+        text.append(right)
         if y + 2 < th:
             text.append("\n")
     return text

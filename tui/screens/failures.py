@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from huisou.tui.index_state import Failure
+from rich.console import Group
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -29,10 +30,9 @@ class FailuresScreen(ModalScreen[None]):
             )
             options = OptionList(id="failure-list")
             for number, failure in enumerate(self.failures):
-                text = Text(no_wrap=False)
-                text.append(failure.path + "\n")
-                text.append(f"  {failure.status}: {failure.reason}", style="red")
-                options.add_option(Option(text, id=f"failure-{number}"))
+                path = Text(failure.path, no_wrap=True, overflow="ellipsis")
+                reason = Text(f"  {failure.status}: {failure.reason}", style="red")
+                options.add_option(Option(Group(path, reason), id=f"failure-{number}"))
             if not self.failures:
                 options.add_option(Option(Text("No failures.", style="dim"), disabled=True))
             yield options

@@ -105,15 +105,15 @@ class IndexScreen(AreaScreen):
         self.publish(state)
         library = None
         try:
-            state = self._fetch_model_if_needed(state, worker.cancelled_event)
-            if state.phase == FAILED:
-                return
             library = self.ctx.new_library()
             sources = library.sources()
-            if not sources:
+            if not sources:  # before any model download: nothing to index needs no model
                 state = IndexState(
                     phase=FAILED, message="No photo sources yet: press a to add a folder"
                 )
+                return
+            state = self._fetch_model_if_needed(state, worker.cancelled_event)
+            if state.phase == FAILED:
                 return
             from huisou.core.indexer import Indexer
 

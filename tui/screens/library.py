@@ -63,10 +63,12 @@ class LibraryScreen(AreaScreen):
             yield Static("", id="library-hint")
 
     def on_mount(self) -> None:
+        self.query_one("#library-body").can_focus = False  # arrows move between sources
         self.action_refresh()
 
     def on_screen_resume(self) -> None:
         self.action_refresh()
+        self.query_one("#source-list").focus()
 
     def action_refresh(self) -> None:
         catalog = self.ctx.library.catalog

@@ -18,6 +18,7 @@ from huisou.tui.widgets.first_run import FirstRunGuide, guide_text
 from huisou.tui.widgets.photo_details import PhotoDetails
 from huisou.tui.widgets.query_input import QueryInput
 from huisou.tui.widgets.result_list import ResultList
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -26,13 +27,28 @@ from textual.timer import Timer
 from textual.widgets import Input, OptionList, Static
 from textual.worker import get_current_worker
 
+
+def filter_summary(filters: SearchFilters) -> str:
+    """``from 2024-05 · to 2024-06 · folder Camera · camera pixel``; empty without filters."""
+    parts = []
+    if filters.after:
+        parts.append(f"from {filters.after}")
+    if filters.before:
+        parts.append(f"before {filters.before.split('T')[0]}")
+    if filters.folder:
+        parts.append(f"folder {PurePath(filters.folder).name or filters.folder}")
+    if filters.camera:
+        parts.append(f"camera {filters.camera}")
+    return " · ".join(parts)
+
+
 #: Seconds of typing pause before a query runs.
 DEBOUNCE = 0.25
 
 
 class SearchScreen(AreaScreen):
     AREA = "search"
-
+    AUTO_FOCUS = None  # refresh_guide places the focus: the guide on a first run
     BINDINGS = [
         Binding("slash", "focus_query", "Query", key_display="/", show=False),
         Binding("escape", "back", "Back", show=False),
@@ -51,6 +67,11 @@ class SearchScreen(AreaScreen):
         self.filters = SearchFilters()
         self.image_query: str | None = None
         self._timer: Timer | None = None
+        #: The next query is a refresh of the same one (keep the highlighted photo).
+        self._refreshing = False
+        #: Generations whose results keep the highlight / open the first result (Enter).
+        self._keep_place: int | None = None
+        self._open_first: int | None = None
         self.last_hits: list[Hit] = []
         self.last_seconds = 0.0
 
@@ -59,6 +80,7 @@ class SearchScreen(AreaScreen):
             with Vertical(id="search-left"):
                 yield QueryInput(placeholder="Describe a photo… (e.g. red car at night)", id="query")
                 yield FilterBar(id="filters")
+                yield Static("", id="filter-sign")
                 yield Static("", id="search-status")
                 yield FirstRunGuide(id="guide")
                 yield ResultList(id="results")
@@ -66,11 +88,11 @@ class SearchScreen(AreaScreen):
 
     def on_mount(self) -> None:
         self.query_one("#filters").display = False
-        self.refresh_guide()
-        self.query_one("#query", Input).focus()
+        self.query_one("#filter-sign").display = False
+        self.refresh_guide(place_focus=True)
 
     def on_screen_resume(self) -> None:
-        self.refresh_guide()
+        self.refresh_guide(place_focus=True)
 
     def on_resize(self) -> None:
         # A phone in portrait: a borderless query box saves two of ~18 rows.
@@ -82,8 +104,13 @@ class SearchScreen(AreaScreen):
     def wide(self) -> bool:
         return self.has_class("-wide")
 
-    def refresh_guide(self) -> None:
-        """Show the first-run guide while the library has no sources and no query is typed."""
+    def refresh_guide(self, place_focus: bool = False) -> None:
+        """Show the first-run guide while the library has no sources and no query is typed.
+
+        With ``place_focus`` (arriving on the screen) the guide takes the focus while it is
+        shown, so the keys it names (a, i, 1-5) act instead of being typed into the search
+        box; otherwise the search box gets it.
+        """
         from huisou.tui.models_info import configured_model
 
         ctx = self.ctx
@@ -102,6 +129,10 @@ class SearchScreen(AreaScreen):
         guide.display = show
         self.query_one("#results").display = not show
         self.set_class(show, "-first-run")
+        if place_focus and show:
+            guide.focus()
+        elif place_focus and self.focused in (None, guide):
+            self.query_one("#query", Input).focus()
 
     def set_status(self, text: str, *, error: bool = False) -> None:
         status = self.query_one("#search-status", Static)
@@ -117,13 +148,24 @@ class SearchScreen(AreaScreen):
 
     @on(Input.Submitted, "#query")
     def _query_submitted(self, event: Input.Submitted) -> None:
+        """Enter runs the query now and shows its best result (details or side pane)."""
         self.schedule_search(delay=0)
+        self._open_first = self.generation
         self.query_one("#results").focus()
 
     @on(FilterBar.Changed)
     def _filters_changed(self, event: FilterBar.Changed) -> None:
         self.filters = event.filters
+        self.refresh_filter_sign()
         self.schedule_search()
+
+    def refresh_filter_sign(self) -> None:
+        """One line naming the active filters while their bar is hidden: hidden filters
+        still restrict every result, so the user must see that they are on."""
+        sign = self.query_one("#filter-sign", Static)
+        active = filter_summary(self.filters)
+        sign.display = bool(active) and not self.query_one("#filters").display
+        sign.update(Text.assemble(("filtered: ", "bold"), active, (" · f to change", "dim")))
 
     @on(FilterBar.Invalid)
     def _filters_invalid(self, event: FilterBar.Invalid) -> None:
@@ -143,6 +185,9 @@ class SearchScreen(AreaScreen):
         self._timer = None
         text = self.query_one("#query", Input).value.strip()
         self.generation += 1
+        if self._refreshing:
+            self._keep_place = self.generation
+        self._refreshing = False
         self.refresh_guide()
         if not text and self.image_query is None:
             self.workers.cancel_group(self, "search")
@@ -185,7 +230,9 @@ class SearchScreen(AreaScreen):
     def on_search_done(self, message: SearchDone) -> None:
         if message.generation != self.generation:
             return  # a newer query is on its way
-        self.show_hits(message.hits)
+        self.show_hits(message.hits, keep_place=message.generation == self._keep_place)
+        if message.generation == self._open_first and message.hits and not self.wide:
+            self.action_show_details()
         count = len(message.hits)
         self.last_seconds = message.seconds
         self.set_status(
@@ -204,19 +251,22 @@ class SearchScreen(AreaScreen):
         else:
             self.set_status(message.message, error=True)
 
-    def show_hits(self, hits: list[Hit]) -> None:
+    def show_hits(self, hits: list[Hit], keep_place: bool = False) -> None:
+        """Show new results, best first; a refresh of the same query (``keep_place``) keeps
+        the photo the user is looking at highlighted."""
         results = self.query_one("#results", ResultList)
-        keep = results.current.path if results.current else None
+        keep = results.current.path if results.current and keep_place else None
         self.last_hits = list(hits)
         results.set_hits(hits)
         paths = [hit.path for hit in hits]
-        if keep in paths:  # a refresh keeps the photo the user is looking at
+        if keep in paths:
             results.highlighted = paths.index(keep)
         self.query_one("#details", PhotoDetails).show(results.current)
 
     def refresh_results(self) -> None:
         """Run the current query again (new photos were indexed); no-op without a query."""
         if self.query_one("#query", Input).value.strip() or self.image_query:
+            self._refreshing = True
             self.schedule_search(delay=0)
 
     # -- results -------------------------------------------------------------------------
@@ -252,13 +302,14 @@ class SearchScreen(AreaScreen):
     def action_back(self) -> None:
         focused = self.focused
         if isinstance(focused, Input):
-            self.query_one("#results").focus()
+            self.query_one("#guide" if self.has_class("-first-run") else "#results").focus()
         else:
             self.query_one("#query", Input).focus()
 
     def action_toggle_filters(self) -> None:
         bar = self.query_one("#filters")
         bar.display = not bar.display
+        self.refresh_filter_sign()
         if bar.display:
             self.query_one("#filter-after", Input).focus()
 

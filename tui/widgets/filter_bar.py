@@ -2,20 +2,48 @@
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from huisou.core.search import SearchFilters
 from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.message import Message
+from textual.suggester import Suggester
 from textual.widgets import Input
 
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 
-def parse_filters(after: str, before: str, folder: str, camera: str) -> SearchFilters:
-    """Build filters from the four inputs; raises ValueError naming a bad date."""
+def resolve_folder(value: str, roots: Sequence[str]) -> str | None:
+    """The absolute folder a typed value means: an absolute path (``~`` allowed), a source's
+    own name (``Camera``), a folder inside a source (``2024/trip``), else relative to the
+    current directory. The catalog stores absolute folders, so a relative value never
+    matched anything before."""
+    value = os.path.expanduser(value.strip())
+    if not value:
+        return None
+    if os.path.isabs(value):
+        return os.path.normpath(value)
+    for root in roots:
+        if os.path.basename(root.rstrip("/")) == value.rstrip("/"):
+            return root
+    for root in roots:
+        inside = os.path.normpath(os.path.join(root, value))
+        if os.path.isdir(inside):
+            return inside
+    return os.path.abspath(value)
+
+
+def parse_filters(
+    after: str, before: str, folder: str, camera: str, roots: Sequence[str] = ()
+) -> SearchFilters:
+    """Build filters from the four inputs; raises ValueError naming a bad date.
+
+    ``roots`` are the library's source folders, against which a relative folder resolves.
+    """
     for label, value in (("from", after), ("to", before)):
         if value.strip() and not _DATE.match(value.strip()):
             raise ValueError(f"{label} date {value.strip()!r}: use YYYY, YYYY-MM or YYYY-MM-DD")
@@ -23,7 +51,7 @@ def parse_filters(after: str, before: str, folder: str, camera: str) -> SearchFi
     if end:  # "to 2023" includes all of 2023: compare against the next period's start
         end = _next_period(end)
     return SearchFilters(
-        folder=folder.strip() or None,
+        folder=resolve_folder(folder, roots),
         after=after.strip() or None,
         before=end or None,
         camera=camera.strip() or None,
@@ -39,6 +67,22 @@ def _next_period(value: str) -> str:
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return f"{year:04d}-{month:02d}"
     return value + "T99"  # same day: any time of that day sorts before "…T99"
+
+
+class SourceFolderSuggester(Suggester):
+    """Completes a folder filter with the library's source folders (full path or name),
+    read when asked, so a source added a minute ago is offered too."""
+
+    def __init__(self, roots: Callable[[], list[str]]) -> None:
+        super().__init__(use_cache=False, case_sensitive=False)
+        self.roots = roots
+
+    async def get_suggestion(self, value: str) -> str | None:
+        names = [os.path.basename(r.rstrip("/")) for r in self.roots()]
+        for candidate in (*self.roots(), *names):
+            if candidate.lower().startswith(value.lower()) and candidate != value:
+                return candidate
+        return None
 
 
 class FilterBar(Grid):
@@ -67,8 +111,17 @@ class FilterBar(Grid):
     def compose(self) -> ComposeResult:
         yield Input(placeholder="from YYYY-MM-DD", id="filter-after", compact=True)
         yield Input(placeholder="to YYYY-MM-DD", id="filter-before", compact=True)
-        yield Input(placeholder="folder", id="filter-folder", compact=True)
+        yield Input(placeholder="folder (a source's name or path)", id="filter-folder",
+                    compact=True, suggester=SourceFolderSuggester(lambda: self.roots))
         yield Input(placeholder="camera", id="filter-camera", compact=True)
+
+    @property
+    def roots(self) -> list[str]:
+        """The source folders: suggested while typing a folder, and relative paths' bases."""
+        ctx = getattr(self.app, "ctx", None)
+        if ctx is None:
+            return []
+        return [s.root for s in ctx.library.catalog.sources() if s.root and os.path.isabs(s.root)]
 
     def _value(self, name: str) -> str:
         return self.query_one(f"#filter-{name}", Input).value
@@ -78,7 +131,7 @@ class FilterBar(Grid):
         try:
             filters = parse_filters(
                 self._value("after"), self._value("before"), self._value("folder"),
-                self._value("camera"),
+                self._value("camera"), self.roots,
             )
         except ValueError as exc:
             self.post_message(self.Invalid(str(exc)))

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
-from huisou.tui.index_state import IDLE, SCANNING, IndexState, format_bytes, format_eta
+from huisou.tui.index_state import (
+    DONE,
+    FAILED,
+    IDLE,
+    SCANNING,
+    IndexState,
+    format_bytes,
+    format_eta,
+)
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -53,6 +61,10 @@ class IndexProgress(Vertical):
     IndexProgress #progress-bar Bar {
         width: 1fr;
     }
+    IndexProgress #progress-bar.-failed Bar > .bar--bar,
+    IndexProgress #progress-bar.-failed Bar > .bar--complete {
+        color: $error;
+    }
     IndexProgress > #progress-text {
         height: auto;
     }
@@ -63,14 +75,22 @@ class IndexProgress(Vertical):
         self.state = IndexState()
 
     def compose(self) -> ComposeResult:
-        yield ProgressBar(total=None, show_eta=False, id="progress-bar")
+        bar = ProgressBar(total=1, show_eta=False, id="progress-bar")
+        bar.display = False  # idle: nothing is busy, so no (animated) bar
+        yield bar
         yield Static(progress_text(self.state), id="progress-text")
 
     def update_state(self, state: IndexState) -> None:
+        """Busy animation only while scanning; a failed run keeps the real fraction in red
+        (a full green bar would say it succeeded)."""
         self.state = state
         bar = self.query_one(ProgressBar)
-        if state.phase == SCANNING or state.total is None:
-            bar.update(total=None if state.running else 1, progress=0 if state.running else 1)
+        bar.display = state.phase != IDLE
+        bar.set_class(state.phase == FAILED, "-failed")
+        if state.running and (state.phase == SCANNING or state.total is None):
+            bar.update(total=None, progress=0)
+        elif state.phase == DONE and not state.total:
+            bar.update(total=1, progress=1)  # nothing new to index: complete
         else:
-            bar.update(total=max(state.total, 1), progress=state.done if state.total else 1)
+            bar.update(total=max(state.total or 0, 1), progress=state.done)
         self.query_one("#progress-text", Static).update(progress_text(state))

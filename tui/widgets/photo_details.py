@@ -6,17 +6,20 @@ from pathlib import PurePath
 
 from huisou.core.search import Hit
 from huisou.tui.widgets.preview import Preview
+from rich.console import Group
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 
-def describe(hit: Hit) -> Text:
+def describe(hit: Hit) -> Group:
+    """Name and folder on one line each (a 255-character name must not push everything
+    else off a phone screen; ``c`` copies the whole path), then the fields."""
     path = PurePath(hit.path)
+    name = Text(path.name, style="bold", no_wrap=True, overflow="ellipsis")
+    folder = Text(str(path.parent), style="dim", no_wrap=True, overflow="ellipsis")
     text = Text()
-    text.append(path.name + "\n", style="bold")
-    text.append(f"{path.parent}\n", style="dim")
     rows = [
         ("score", f"{hit.score:.3f}"),
         ("taken", hit.taken_at or "unknown"),
@@ -28,7 +31,7 @@ def describe(hit: Hit) -> Text:
         text.append(f"{label:>6} ", style="dim")
         text.append(f"{value}\n")
     text.append("\no open · c copy path · m more like this", style="dim italic")
-    return text
+    return Group(name, folder, text)
 
 
 class PhotoDetails(VerticalScroll):
