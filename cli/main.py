@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "doctor": ("huisou.cli.doctor_cmd", "doctor", "Check this installation."),
     "models": ("huisou.cli.models_cmd", "models", "Manage models: list, download, import..."),
     "tui": ("huisou.cli.tui_cmd", "tui", "Open the terminal UI (the default)."),
+    "pick": ("huisou.cli.pick_cmd", "pick", "Pick photos in the terminal UI; print their paths."),
+    "thumbnails": ("huisou.cli.thumbnails_cmd", "thumbnails", "Rebuild the thumbnail cache."),
 }
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

@@ -25,7 +25,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 
-class HuisouApp(App[None]):
+class HuisouApp(App[list[str]]):
     """Photo search in the terminal: desktop, SSH and Termux (40 columns and up)."""
 
     CSS_PATH = "app.tcss"
@@ -153,6 +153,8 @@ def create_app(
     environment: Environment | None = None,
     image_protocol: str | None = "auto",
     top: int = 50,
+    pick: bool = False,
+    query: str = "",
     **kwargs: Any,
 ) -> HuisouApp:
     """Build the app; the CLI calls ``create_app(config).run()``, tests inject fakes.
@@ -165,6 +167,8 @@ def create_app(
         image_protocol: ``"tgp"``/``"sixel"`` to force a graphics protocol, None for half
             blocks, ``"auto"`` to ask the terminal (only possible before the app starts).
         top: How many results a search returns.
+        pick: ``huisou pick``: Enter on a result ends the app with the picked paths.
+        query: A query to run as the app starts.
         **kwargs: Passed to :class:`textual.app.App`.
     """
     if image_protocol == "auto":
@@ -173,6 +177,6 @@ def create_app(
         image_protocol = graphics_protocol()
     ctx = TuiContext(
         config, host, opener=opener, environment=environment, image_protocol=image_protocol,
-        top=top,
+        top=top, pick=pick, initial_query=query,
     )
     return HuisouApp(ctx, **kwargs)

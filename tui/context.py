@@ -36,6 +36,8 @@ class TuiContext:
         environment: Environment | None = None,
         image_protocol: str | None = None,
         top: int = 50,
+        pick: bool = False,
+        initial_query: str = "",
     ) -> None:
         self.config = config
         self.host = host or get_host(config.plugins_dir or None)
@@ -47,7 +49,12 @@ class TuiContext:
         self.environment = environment
         self.image_protocol = image_protocol
         self.top = top
-        self.thumbnails = ThumbnailCache(self.host)
+        #: ``huisou pick``: Enter ends the UI with the picked paths as the app's result.
+        self.pick = pick
+        self.initial_query = initial_query
+        from huisou.core.thumbstore import ThumbStore
+
+        self.thumbnails = ThumbnailCache(self.host, store=ThumbStore(config.db_path))
         self.search_lock = threading.Lock()
         self._library: Library | None = None
         self._search_library: Library | None = None
@@ -84,10 +91,27 @@ class TuiContext:
     def source_types(self) -> list[str]:
         return sorted(self.host.media_sources())
 
-    def close(self) -> None:
+    def use_model(self, backend: str, model: str) -> None:
+        """Make ``model`` the one in use: written to config.toml for every later command,
+        and this session's libraries reopened with it (searches wait for the switch)."""
+        from huisou.core.config import config_path
+        from huisou.tui.settings import use_model
+
+        use_model(config_path(), backend, model)
+        with self.search_lock:
+            self.config.backend, self.config.model = backend, model
+            self.close_libraries()
+
+    def close_libraries(self) -> None:
         for library in (self._search_library, self._library):
             if library is not None:
                 with contextlib.suppress(Exception):
                     library.close()
         self._library = self._search_library = None
+
+    def close(self) -> None:
+        self.close_libraries()
+        store = self.thumbnails.store
+        if store is not None:
+            store.close()
 

@@ -1,4 +1,4 @@
-"""Thumbnails for the preview pane: decoded off the UI thread, kept in a small LRU cache.
+"""Thumbnails for the grid and the preview pane: off the UI thread, kept in an LRU cache.
 
 Decoding goes through the plugin host's ``load_image`` (so HEIC and other plugin formats and
 EXIF orientation work as in indexing), with plain Pillow as the fallback. The half-block
@@ -19,12 +19,22 @@ from rich.text import Text
 
 
 class ThumbnailCache:
-    """Thread-safe LRU of small RGB ``PIL.Image`` thumbnails keyed by path and box size."""
+    """Thread-safe LRU of small RGB ``PIL.Image`` thumbnails keyed by path and box size.
 
-    def __init__(self, host: Any = None, capacity: int = 64) -> None:
+    Boxes up to the stored thumbnail size (grid cells, half-block previews) are served from
+    the :class:`~huisou.core.thumbstore.ThumbStore` beside the library when it has a current
+    thumbnail; otherwise the photo is decoded once and the store is filled. Memory is bounded
+    by a pixel budget as well as a count (graphics previews are large).
+    """
+
+    def __init__(self, host: Any = None, capacity: int = 1024, store: Any = None,
+                 pixel_budget: int = 16_000_000) -> None:
         self.host = host
+        self.store = store
         self.capacity = capacity
+        self.pixel_budget = pixel_budget
         self._items: OrderedDict[tuple[str, int, int], Any] = OrderedDict()
+        self._pixels = 0
         self._lock = threading.Lock()
         self.decodes = 0
 
@@ -38,37 +48,68 @@ class ThumbnailCache:
             return image
 
     def load(self, path: str, width: int, height: int) -> Any:
-        """Decode (slow: call from a worker thread) and cache a thumbnail fitting the box."""
+        """Read (from the store) or decode (slow: call from a worker thread) and cache a
+        thumbnail fitting the box."""
         cached = self.get(path, width, height)
         if cached is not None:
             return cached
-        image = self._decode(path, max(width, height) * 2)
+        image = self._stored(path, width, height)
+        if image is None:
+            image = self._decode(path, max(width, height) * 2)
+        image = image.copy()
         image.thumbnail((max(1, width), max(1, height)))
         with self._lock:
-            self.decodes += 1
             self._items[(path, width, height)] = image
-            while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
+            self._pixels += image.width * image.height
+            while self._items and (len(self._items) > self.capacity
+                                   or self._pixels > self.pixel_budget):
+                _key, old = self._items.popitem(last=False)
+                self._pixels -= old.width * old.height
         return image
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._pixels = 0
+
+    def _stored(self, path: str, width: int, height: int) -> Any | None:
+        from huisou.core.thumbstore import THUMB_SIDE
+
+        if self.store is None or max(width, height) > THUMB_SIDE:
+            return None
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return None
+        return self.store.get(path, stat.st_size, stat.st_mtime_ns)
 
     def _decode(self, path: str, size_hint: int) -> Any:
         from huisou.core.index_jobs import read_photo
         from huisou.core.regular_files import open_regular
+        from huisou.core.thumbstore import THUMB_SIDE
         from PIL import Image, ImageOps
 
+        size_hint = max(size_hint, THUMB_SIDE)  # big enough to fill the store as well
         with open_regular(path) as fh:  # a photo replaced by a FIFO must not hang the TUI
             stat = os.fstat(fh.fileno())
             data = read_photo(fh, stat.st_size)
+        image = None
         if self.host is not None:
             from huisou.core.interfaces import MediaItem
 
             item = MediaItem(path, stat.st_size, stat.st_mtime_ns)
             decoded = self.host.load_image(item, io.BytesIO(data), size_hint)
             if decoded is not None:
-                return decoded.image.convert("RGB")
-        image = Image.open(io.BytesIO(data))
-        image.draft("RGB", (size_hint, size_hint))
-        return ImageOps.exif_transpose(image).convert("RGB")
+                image = decoded.image.convert("RGB")
+        if image is None:
+            image = Image.open(io.BytesIO(data))
+            image.draft("RGB", (size_hint, size_hint))
+            image = ImageOps.exif_transpose(image).convert("RGB")
+        with self._lock:
+            self.decodes += 1
+        if self.store is not None:
+            self.store.put(path, stat.st_size, stat.st_mtime_ns, image)
+        return image
 
 
 def halfblock(image: Any, cells_wide: int, cells_high: int) -> Text:

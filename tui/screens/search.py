@@ -1,7 +1,11 @@
-"""Search as you type: debounced queries on a worker, results list, filters, details pane.
+"""Search as you type, or browse without a query: results as a list or a thumbnail grid.
 
-At 100+ columns the details pane sits beside the results; below that, Enter pushes a
-:class:`~huisou.tui.screens.details.DetailsScreen`.
+Queries are debounced and run on a worker. With no query the screen browses the library by
+month (newest first) or by folder, under the same filters. At 100+ columns the details pane
+sits beside the results; below that, Enter pushes a
+:class:`~huisou.tui.screens.details.DetailsScreen` (left/right go through the results).
+Space selects photos; ``c`` copies, ``w`` writes their paths to a file, and ``huisou pick``
+prints them when the UI closes.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from pathlib import PurePath
 
 from huisou.core.errors import HuisouError, ModelNotAvailable
 from huisou.core.search import Hit, Searcher, SearchFilters
+from huisou.tui import browse
 from huisou.tui.messages import SearchDone, SearchFailed
 from huisou.tui.screens.base import AreaScreen
 from huisou.tui.widgets.filter_bar import FilterBar
@@ -18,6 +23,7 @@ from huisou.tui.widgets.first_run import FirstRunGuide, guide_text
 from huisou.tui.widgets.photo_details import PhotoDetails
 from huisou.tui.widgets.query_input import QueryInput
 from huisou.tui.widgets.result_list import ResultList
+from huisou.tui.widgets.thumb_grid import ThumbGrid
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -57,6 +63,12 @@ class SearchScreen(AreaScreen):
         Binding("c", "copy_path", "Copy path", show=False),
         Binding("m", "more_like_this", "More like", show=False),
         Binding("f", "toggle_filters", "Filters"),
+        Binding("g", "toggle_grid", "Grid"),
+        Binding("s", "toggle_sort", "Sort", show=False),
+        Binding("t", "toggle_grouping", "Month/folder", show=False),
+        Binding("space", "toggle_selected", "Select", show=False),
+        Binding("w", "write_selection", "Write paths", show=False),
+        Binding("O", "open_folder", "Open folder", show=False),
         Binding("a", "app.add_source", "Add", show=False),
         Binding("i", "app.start_index", "Index", show=False),
     ]
@@ -74,6 +86,14 @@ class SearchScreen(AreaScreen):
         self._open_first: int | None = None
         self.last_hits: list[Hit] = []
         self.last_seconds = 0.0
+        #: "list" or "grid"; "score" or "date"; "month" or "folder" (browsing)
+        self.view = "list"
+        self.sort = "score"
+        self.grouping = "month"
+        self.browsing = False
+        #: Selected paths, in the order they were selected.
+        self.selected: dict[str, None] = {}
+        self.shown: list[Hit] = []
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="search-main"):
@@ -84,12 +104,17 @@ class SearchScreen(AreaScreen):
                 yield Static("", id="search-status")
                 yield FirstRunGuide(id="guide")
                 yield ResultList(id="results")
+                yield ThumbGrid(id="grid")
             yield PhotoDetails(id="details")
 
     def on_mount(self) -> None:
         self.query_one("#filters").display = False
         self.query_one("#filter-sign").display = False
+        self.query_one("#grid").display = False
+        if self.ctx.initial_query:
+            self.query_one("#query", Input).value = self.ctx.initial_query
         self.refresh_guide(place_focus=True)
+        self.schedule_search(delay=0)  # the timeline, or the initial query's results
 
     def on_screen_resume(self) -> None:
         self.refresh_guide(place_focus=True)
@@ -127,7 +152,8 @@ class SearchScreen(AreaScreen):
                 guide_text(model, backend, ctx.source_types(), ctx.environment.storage_hint)
             )
         guide.display = show
-        self.query_one("#results").display = not show
+        self.query_one("#results").display = not show and self.view == "list"
+        self.query_one("#grid").display = not show and self.view == "grid"
         self.set_class(show, "-first-run")
         if place_focus and show:
             guide.focus()
@@ -150,8 +176,9 @@ class SearchScreen(AreaScreen):
     def _query_submitted(self, event: Input.Submitted) -> None:
         """Enter runs the query now and shows its best result (details or side pane)."""
         self.schedule_search(delay=0)
-        self._open_first = self.generation
-        self.query_one("#results").focus()
+        if not self.ctx.pick:
+            self._open_first = self.generation
+        self.results_view.focus()
 
     @on(FilterBar.Changed)
     def _filters_changed(self, event: FilterBar.Changed) -> None:
@@ -191,13 +218,40 @@ class SearchScreen(AreaScreen):
         self.refresh_guide()
         if not text and self.image_query is None:
             self.workers.cancel_group(self, "search")
-            self.show_hits([])
-            self.set_status("")
+            self.browsing = True
+            if self.has_class("-first-run"):
+                self.show_hits([])
+                self.set_status("")
+            else:
+                self.set_status("loading the library…")
+                self.browse_worker(self.generation, self.filters)
             return
+        self.browsing = False
         label = f"like {PurePath(self.image_query).name}" if self.image_query else text
         self.set_status(f"searching “{label}”…")
         query = None if self.image_query else text  # "more like this" is an image-only query
         self.search_worker(self.generation, query, self.image_query, self.filters, label)
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def browse_worker(self, generation: int, filters: SearchFilters) -> None:
+        """The library's photos by date (no model is run, only the catalog is read)."""
+        worker = get_current_worker()
+        ctx = self.ctx
+        with ctx.search_lock:
+            if worker.is_cancelled:
+                return
+            started = time.perf_counter()
+            try:
+                hits = browse.browse(ctx.search_library, filters)
+            except ModelNotAvailable as exc:
+                self.post_message(SearchFailed(generation, str(exc), "no-model"))
+                return
+            except Exception as exc:  # a locked or damaged library: one line, not a crash
+                kind = "locked" if "locked" in str(exc) else "error"
+                self.post_message(SearchFailed(generation, f"{type(exc).__name__}: {exc}", kind))
+                return
+        if not worker.is_cancelled:
+            self.post_message(SearchDone(generation, "", hits, time.perf_counter() - started))
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
     def search_worker(
@@ -235,10 +289,14 @@ class SearchScreen(AreaScreen):
             self.action_show_details()
         count = len(message.hits)
         self.last_seconds = message.seconds
-        self.set_status(
-            f"{count} result{'s' if count != 1 else ''} for “{message.label}”"
-            if count else f"nothing found for “{message.label}”"
-        )
+        plural = "s" if count != 1 else ""
+        if self.browsing:
+            order = "by month" if self.grouping == "month" else "by folder"
+            self.set_status(f"{count} photo{plural} {order} · t month/folder · g grid"
+                            if count else "no indexed photos yet: press i to index")
+        else:
+            self.set_status(f"{count} result{plural} for “{message.label}”"
+                            if count else f"nothing found for “{message.label}”")
 
     def on_search_failed(self, message: SearchFailed) -> None:
         if message.generation != self.generation:
@@ -252,16 +310,40 @@ class SearchScreen(AreaScreen):
             self.set_status(message.message, error=True)
 
     def show_hits(self, hits: list[Hit], keep_place: bool = False) -> None:
-        """Show new results, best first; a refresh of the same query (``keep_place``) keeps
-        the photo the user is looking at highlighted."""
-        results = self.query_one("#results", ResultList)
-        keep = results.current.path if results.current and keep_place else None
+        """Show new results in the chosen order and view; a refresh of the same query
+        (``keep_place``) keeps the photo the user is looking at highlighted."""
+        current = self.current_hit
+        keep = current.path if current and keep_place else None
         self.last_hits = list(hits)
-        results.set_hits(hits)
-        paths = [hit.path for hit in hits]
+        self._draw()
+        paths = [hit.path for hit in self.shown]
         if keep in paths:
-            results.highlighted = paths.index(keep)
-        self.query_one("#details", PhotoDetails).show(results.current)
+            self.results_view.cursor = paths.index(keep)
+        self.query_one("#details", PhotoDetails).show(self.current_hit)
+
+    def _draw(self) -> None:
+        """Put ``last_hits`` into both views in display order (groups when browsing)."""
+        order = "date" if self.browsing else self.sort
+        hits = browse.sort_hits(self.last_hits, order)
+        groups = None
+        if self.browsing:
+            groups = (browse.by_month(hits) if self.grouping == "month"
+                      else browse.by_folder(hits))
+            hits = [hit for _label, members in groups for hit in members]
+        elif order == "date":
+            groups = browse.by_month(hits)
+        self.shown = hits
+        scored = not self.browsing
+        self.query_one("#results", ResultList).set_hits(
+            hits, groups, scored=scored, selected=self.selected)
+        self.query_one("#grid", ThumbGrid).set_hits(hits, scored=scored, selected=self.selected)
+
+    @property
+    def results_view(self) -> ResultList | ThumbGrid:
+        """The list or the grid, whichever is shown."""
+        if self.view == "grid":
+            return self.query_one("#grid", ThumbGrid)
+        return self.query_one("#results", ResultList)
 
     def refresh_results(self) -> None:
         """Run the current query again (new photos were indexed); no-op without a query."""
@@ -272,37 +354,123 @@ class SearchScreen(AreaScreen):
     # -- results -------------------------------------------------------------------------
 
     @on(OptionList.OptionHighlighted, "#results")
-    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+    @on(ThumbGrid.Highlighted, "#grid")
+    def _highlighted(self, event: object) -> None:
         self.query_one("#details", PhotoDetails).show(self.current_hit)
 
     @on(OptionList.OptionSelected, "#results")
-    def _selected(self, event: OptionList.OptionSelected) -> None:
-        if self.wide:
+    @on(ThumbGrid.Selected, "#grid")
+    def _selected(self, event: object) -> None:
+        if self.ctx.pick:
+            self.action_finish_pick()
+        elif self.wide:
             self.action_open_photo()
         else:
             self.action_show_details()
 
     @property
     def current_hit(self) -> Hit | None:
-        return self.query_one("#results", ResultList).current
+        return self.results_view.current
 
     def action_show_details(self) -> None:
         from huisou.tui.screens.details import DetailsScreen
 
+        cursor = self.results_view.cursor
+        if cursor is not None and self.shown:
+            self.app.push_screen(DetailsScreen(self.shown, cursor))
+
+    def move_to(self, index: int) -> None:
+        """Highlight result ``index`` (details screens go through the results with arrows)."""
+        self.results_view.cursor = index
+        self.query_one("#details", PhotoDetails).show(self.current_hit)
+
+    # -- views, order, selection -------------------------------------------------------------
+
+    def action_toggle_grid(self) -> None:
+        """One key switches list and grid; the highlighted photo stays highlighted."""
+        cursor = self.results_view.cursor
+        self.view = "grid" if self.view == "list" else "list"
+        self.refresh_guide()
+        if cursor is not None:
+            self.results_view.cursor = cursor
+        self.results_view.focus()
+
+    def action_toggle_sort(self) -> None:
+        if self.browsing:
+            self.notify("Browsing is by date; sorting applies to search results")
+            return
+        self.sort = "date" if self.sort == "score" else "score"
+        self._draw()
+        self.notify(f"Sorted by {self.sort}")
+
+    def action_toggle_grouping(self) -> None:
+        self.grouping = "folder" if self.grouping == "month" else "month"
+        if not self.browsing:
+            self.query_one("#query", Input).value = ""  # back to browsing the library
+            self.image_query = None
+        self.schedule_search(delay=0)
+
+    def action_toggle_selected(self) -> None:
         hit = self.current_hit
-        if hit is not None:
-            self.app.push_screen(DetailsScreen(hit))
+        if hit is None:
+            return
+        if hit.path in self.selected:
+            del self.selected[hit.path]
+        else:
+            self.selected[hit.path] = None
+        scored = not self.browsing
+        self.query_one("#results", ResultList).refresh_marks(self.selected, scored)
+        self.query_one("#grid", ThumbGrid).refresh_marks(self.selected, scored)
+        cursor = self.results_view.cursor
+        if cursor is not None and cursor + 1 < len(self.shown):
+            self.move_to(cursor + 1)
+        self.set_status(f"{len(self.selected)} selected · c copy · w write paths")
+
+    def picked_paths(self) -> list[str]:
+        """The selected paths, or the highlighted one when nothing is selected."""
+        if self.selected:
+            return list(self.selected)
+        hit = self.current_hit
+        return [hit.path] if hit else []
+
+    def action_write_selection(self) -> None:
+        """Write the picked paths, one a line, to ``huisou-selection.txt`` here."""
+        import os
+
+        paths = self.picked_paths()
+        if not paths:
+            self.notify("No photo selected", severity="warning")
+            return
+        target = os.path.abspath("huisou-selection.txt")
+        try:
+            with open(target, "w", encoding="utf-8", errors="surrogateescape") as fh:
+                fh.writelines(path + "\n" for path in paths)
+        except OSError as exc:
+            self.notify(f"cannot write {target}: {exc.strerror or exc}", severity="error")
+            return
+        self.notify(f"Wrote {len(paths)} path{'s' if len(paths) != 1 else ''} to {target}")
+
+    def action_finish_pick(self) -> None:
+        """``huisou pick``: close the UI; the CLI prints the picked paths."""
+        self.app.exit(self.picked_paths())
+
+    def action_open_folder(self, hit: Hit | None = None) -> None:
+        hit = hit or self.current_hit
+        if hit is None:
+            self.notify("No photo selected", severity="warning")
+            return
+        self.action_open_photo(hit, folder=True)
 
     def action_focus_query(self) -> None:
         self.query_one("#query", Input).focus()
 
     def action_focus_results(self) -> None:
-        self.query_one("#results").focus()
+        self.results_view.focus()
 
     def action_back(self) -> None:
         focused = self.focused
         if isinstance(focused, Input):
-            self.query_one("#guide" if self.has_class("-first-run") else "#results").focus()
+            (self.query_one("#guide") if self.has_class("-first-run") else self.results_view).focus()
         else:
             self.query_one("#query", Input).focus()
 
@@ -313,25 +481,30 @@ class SearchScreen(AreaScreen):
         if bar.display:
             self.query_one("#filter-after", Input).focus()
 
-    def action_open_photo(self, hit: Hit | None = None) -> None:
+    def action_open_photo(self, hit: Hit | None = None, folder: bool = False) -> None:
         hit = hit or self.current_hit
         if hit is None:
             self.notify("No photo selected", severity="warning")
             return
+        target = str(PurePath(hit.path).parent) if folder else hit.path
         try:
-            self.ctx.opener(hit.path)
+            self.ctx.opener(target)
         except OSError as exc:
-            self.notify(f"cannot open {hit.path}: {exc}", severity="error")
+            self.notify(f"cannot open {target}: {exc}", severity="error")
             return
-        self.notify(f"Opening {PurePath(hit.path).name}")
+        self.notify(f"Opening {PurePath(target).name}")
 
     def action_copy_path(self, hit: Hit | None = None) -> None:
-        hit = hit or self.current_hit
-        if hit is None:
+        """Copy the selected photos' paths (one a line), else the highlighted one's.
+
+        The terminal copies (OSC 52): it works over SSH and in Termux, where no clipboard
+        program can reach the user's clipboard."""
+        paths = [hit.path] if hit else self.picked_paths()
+        if not paths:
             self.notify("No photo selected", severity="warning")
             return
-        self.app.copy_to_clipboard(hit.path)
-        self.notify(f"Copied {hit.path}")
+        self.app.copy_to_clipboard("\n".join(paths))
+        self.notify(f"Copied {paths[0]}" if len(paths) == 1 else f"Copied {len(paths)} paths")
 
     def action_more_like_this(self, hit: Hit | None = None) -> None:
         hit = hit or self.current_hit
@@ -340,4 +513,4 @@ class SearchScreen(AreaScreen):
             return
         self.image_query = hit.path
         self.schedule_search(delay=0)
-        self.query_one("#results").focus()
+        self.results_view.focus()

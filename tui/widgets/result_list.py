@@ -1,7 +1,9 @@
-"""The search results: one two-line entry per photo (score and name; date and folder)."""
+"""The results as a list: one two-line entry per photo (score and name; date and folder),
+with month or folder headings when browsing, and a mark on selected photos."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from pathlib import PurePath
 
 from huisou.core.search import Hit
@@ -15,11 +17,13 @@ def short_folder(folder: PurePath) -> str:
     return folder.name or str(folder)
 
 
-def hit_prompt(rank: int, hit: Hit) -> Text:
-    """``0.93  IMG_0412.jpg`` over ``2024-05-01 · Camera`` (dim)."""
+def hit_prompt(rank: int, hit: Hit, *, scored: bool = True, selected: bool = False) -> Text:
+    """``0.93  IMG_0412.jpg`` over ``2024-05-01 · Camera`` (dim); browsing has no score."""
     path = PurePath(hit.path)
     text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(f"{hit.score:5.2f} ", style="bold")
+    text.append("✓ " if selected else "", style="bold green")
+    if scored:
+        text.append(f"{hit.score:5.2f} ", style="bold")
     text.append(path.name)
     text.append("\n")
     date = (hit.taken_at or "")[:10] or "no date"
@@ -40,19 +44,61 @@ class ResultList(OptionList):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.hits: list[Hit] = []
+        #: option index -> index into ``hits`` (headings have none)
+        self._rows: dict[int, int] = {}
 
-    def set_hits(self, hits: list[Hit]) -> None:
+    def set_hits(
+        self,
+        hits: Sequence[Hit],
+        groups: Sequence[tuple[str, Sequence[Hit]]] | None = None,
+        *,
+        scored: bool = True,
+        selected: Collection[str] = (),
+    ) -> None:
+        """Show ``hits`` (in ``groups`` under a heading each, when given), first highlighted."""
         self.hits = list(hits)
+        position = {id(hit): n for n, hit in enumerate(self.hits)}
+        options: list[Option] = []
+        self._rows = {}
+        for label, members in groups if groups is not None else [("", self.hits)]:
+            if label:
+                heading = Text(f"{label} · {len(members)}", style="bold", no_wrap=True,
+                               overflow="ellipsis")
+                options.append(Option(heading, disabled=True))
+            for hit in members:
+                n = position[id(hit)]
+                self._rows[len(options)] = n
+                options.append(Option(
+                    hit_prompt(n, hit, scored=scored, selected=hit.path in selected),
+                    id=f"hit-{n}",
+                ))
         self.clear_options()
-        self.add_options(
-            Option(hit_prompt(rank, hit), id=f"hit-{rank}") for rank, hit in enumerate(hits)
-        )
-        if hits:
-            self.highlighted = 0
+        self.add_options(options)
+        if self._rows:
+            self.highlighted = min(self._rows)
+
+    def refresh_marks(self, selected: Collection[str], scored: bool) -> None:
+        """Redraw the selection marks without moving the highlight."""
+        for option_index, n in self._rows.items():
+            hit = self.hits[n]
+            self.replace_option_prompt_at_index(
+                option_index, hit_prompt(n, hit, scored=scored, selected=hit.path in selected)
+            )
+
+    @property
+    def cursor(self) -> int | None:
+        """Index into ``hits`` of the highlighted photo."""
+        index = self.highlighted
+        return self._rows.get(index) if index is not None else None
+
+    @cursor.setter
+    def cursor(self, n: int) -> None:
+        for option_index, hit_index in self._rows.items():
+            if hit_index == n:
+                self.highlighted = option_index
+                return
 
     @property
     def current(self) -> Hit | None:
-        index = self.highlighted
-        if index is None or not (0 <= index < len(self.hits)):
-            return None
-        return self.hits[index]
+        n = self.cursor
+        return self.hits[n] if n is not None and 0 <= n < len(self.hits) else None

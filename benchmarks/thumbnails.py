@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Thumbnail cost per photo (against the indexer's own decode) and grid render time.
+
+Side by side in one run, per photo of a realistic set (``benchmarks/photos.py``):
+
+* ``decode``: what the indexer does anyway, ``host.load_image`` at the model's input size;
+* ``thumbnail``: what the cache adds, from that already decoded image: WebP encode plus the
+  insert into ``library.thumbs.db``;
+* ``ratio``: thumbnail / decode. The indexer's time per photo is decode plus the model, so
+  the extra indexing time is below this ratio (the model only adds to the denominator);
+* bytes per stored thumbnail.
+
+Then the grid: 200 results in a :class:`~huisou.tui.widgets.thumb_grid.ThumbGrid` at
+80x24, thumbnails read from the cache: time to draw every row of the grid once (warm: images
+in memory; cold: read and decoded from the thumbnail database).
+
+    python benchmarks/thumbnails.py --set phone --count 48
+    python benchmarks/thumbnails.py --smoke
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import print_table, write_json  # noqa: E402
+from photos import photo_set  # noqa: E402
+
+#: The model input side the indexer decodes to (ViT-B/16 and most CLIPs: 224).
+MODEL_SIDE = 224
+
+
+def per_photo(folder: Path, repeat: int) -> dict[str, Any]:
+    """Median seconds per photo of the indexer's decode and of making the thumbnail."""
+    import os
+
+    from huisou.core.interfaces import MediaItem
+    from huisou.core.plugins import PluginHost
+    from huisou.core.thumbstore import ThumbStore
+
+    host = PluginHost(load_entry_points=False)
+    photos = sorted(folder.glob("*.jpg"))
+    decode_s: list[float] = []
+    thumb_s: list[float] = []
+    sizes: list[int] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        store = ThumbStore(Path(tmp) / "library.db")
+        for _ in range(repeat):
+            for path in photos:
+                data = path.read_bytes()
+                stat = os.stat(path)
+                item = MediaItem(str(path), stat.st_size, stat.st_mtime_ns)
+                started = time.perf_counter()
+                decoded = host.load_image(item, io.BytesIO(data), MODEL_SIDE)
+                decode_s.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                sizes.append(store.put(str(path), stat.st_size, stat.st_mtime_ns, decoded.image))
+                thumb_s.append(time.perf_counter() - started)
+        store.close()
+    decode, thumb = statistics.median(decode_s), statistics.median(thumb_s)
+    return {"photos": len(photos), "decode_ms": decode * 1000, "thumbnail_ms": thumb * 1000,
+            "ratio": thumb / decode, "bytes_median": statistics.median(sizes),
+            "bytes_max": max(sizes)}
+
+
+async def grid_render(folder: Path, results: int, repeat: int) -> dict[str, float]:
+    """Seconds to draw all rows of a grid of ``results`` photos (warm and cold cache)."""
+    import os
+
+    from huisou.core.config import Config
+    from huisou.core.plugins import PluginHost
+    from huisou.core.search import Hit
+    from huisou.core.thumbstore import ThumbStore
+    from huisou.tui.app import create_app
+    from huisou.tui.environment import Environment
+    from huisou.tui.opener import RecordingOpener
+    from huisou.tui.widgets.thumb_grid import CELL_WIDTH, THUMB_ROWS, ThumbGrid
+
+    photos = sorted(folder.glob("*.jpg"))
+    hits = [Hit(n, str(photos[n % len(photos)]), 0.5, "2024-05-01", 1, 1, None, None)
+            for n in range(results)]
+    tmp = Path(tempfile.mkdtemp())
+    config = Config(db=str(tmp / "library.db"), backend="fake", store="memory")
+    host = PluginHost(load_entry_points=False)
+    app = create_app(config, host=host, opener=RecordingOpener(), environment=Environment(),
+                     image_protocol=None)
+    store = ThumbStore(config.db_path)
+    for path in photos:  # as indexing leaves it: every photo has a stored thumbnail
+        from PIL import Image
+
+        stat = os.stat(path)
+        with Image.open(path) as image:
+            store.put(str(path), stat.st_size, stat.st_mtime_ns, image.convert("RGB"))
+    store.close()
+    out: dict[str, list[float]] = {"warm": [], "cold": []}
+    async with app.run_test(size=(80, 24)) as pilot:
+        grid = ThumbGrid()
+        await app.screen.mount(grid)
+        await pilot.pause()
+        cache = app.ctx.thumbnails
+        for label in ("cold", "warm") * repeat:
+            if label == "cold":
+                cache.clear()
+                grid._rendered.clear()
+                started = time.perf_counter()
+                for hit in hits:  # what the grid's loader thread does for each cell
+                    cache.load(hit.path, CELL_WIDTH - 1, THUMB_ROWS * 2)
+            else:
+                grid._rendered.clear()
+                started = time.perf_counter()
+            grid.set_hits(hits, scored=True)
+            for y in range(grid.virtual_size.height):
+                grid.scroll_to(y=max(0, y - grid.size.height + 1), animate=False)
+                grid.render_line(min(y, grid.size.height - 1))
+            out[label].append(time.perf_counter() - started)
+    return {f"{k}_ms": statistics.median(v) * 1000 for k, v in out.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", default="phone", help="photo set of benchmarks/photos.py")
+    parser.add_argument("--count", type=int, default=48)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--results", type=int, default=200)
+    parser.add_argument("--smoke", action="store_true", help="CI size: 8 small photos")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.set, args.count, args.repeat, args.results = "smoke", 8, 1, 40
+    folder = photo_set(args.set, args.count)
+    cost = per_photo(folder, args.repeat)
+    grid = asyncio.run(grid_render(folder, args.results, args.repeat))
+    print_table(
+        ["set", "photos", "decode ms", "thumbnail ms", "thumbnail/decode", "KB median",
+         "KB max"],
+        [[args.set, cost["photos"], cost["decode_ms"], cost["thumbnail_ms"], cost["ratio"],
+          cost["bytes_median"] / 1000, cost["bytes_max"] / 1000]],
+        title="Thumbnail cost per photo (medians)",
+    )
+    print_table(["results", "warm ms", "cold ms"],
+                [[args.results, grid["warm_ms"], grid["cold_ms"]]],
+                title="Grid: draw every row once")
+    path = write_json("thumbnails-smoke" if args.smoke else "thumbnails", {
+        "set": args.set, "count": args.count, "repeat": args.repeat, **cost,
+        "grid": {"results": args.results, **grid},
+        "targets": {"thumbnail_over_decode": "< 0.05", "bytes_per_photo": "2-10 KB"},
+    })
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
