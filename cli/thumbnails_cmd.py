@@ -26,6 +26,7 @@ def rebuild(config: Config, as_json: bool) -> None:
     """Make a thumbnail of every indexed photo; forget those of removed photos."""
     import os
 
+    from huisou.core.errors import HuisouError
     from huisou.core.interfaces import MediaItem
     from huisou.core.library import Library
     from huisou.core.regular_files import open_regular
@@ -34,6 +35,11 @@ def rebuild(config: Config, as_json: bool) -> None:
     started = time.perf_counter()
     library = Library(config)
     store = ThumbStore(config.db_path)
+    store.stats()  # opens it: a damaged cache file is reported, never overwritten
+    if store.broken:
+        library.close()
+        raise HuisouError(f"thumbnail cache {store.broken}; delete it, then run "
+                          "`huisou thumbnails rebuild` again")
     made = failed = size = 0
     try:
         paths = [path for path, row in library.catalog.stat_index().items()
@@ -51,7 +57,10 @@ def rebuild(config: Config, as_json: bool) -> None:
             if decoded is None:
                 failed += 1
                 continue
-            size += store.put(path, stat.st_size, stat.st_mtime_ns, decoded.image)
+            stored = store.put(path, stat.st_size, stat.st_mtime_ns, decoded.image)
+            if not stored:
+                raise HuisouError(f"cannot write the thumbnail cache {store.path}")
+            size += stored
             made += 1
         pruned = store.prune(set(paths))
     finally:

@@ -157,3 +157,37 @@ def test_plugins_screen(snap_compare, library_dir: Path, size) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def _grid_ready(pilot) -> None:
+    """Browse the library as a grid and wait until every visible thumbnail is drawn."""
+    await _ready(pilot)
+    screen = pilot.app.screen
+    await wait_until(pilot, lambda: len(screen.shown) == 9)
+    await pilot.press("escape", "g")
+    grid = screen.query_one("#grid")
+    for _ in range(3):  # a drawn frame asks for thumbnails; wait until none is missing
+        await pilot.pause(0.2)
+        await wait_until(pilot, lambda: not grid._loading and not grid._queue)
+        grid.refresh()
+    await pilot.pause(0.2)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_grid_of_thumbnails(snap_compare, library_dir: Path, size) -> None:
+    app = _indexed_app(library_dir)
+    assert snap_compare(app, terminal_size=size, run_before=_grid_ready)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_timeline_list(snap_compare, library_dir: Path, size) -> None:
+    app = _indexed_app(library_dir)
+
+    async def run_before(pilot) -> None:
+        await _ready(pilot)
+        screen = pilot.app.screen
+        await wait_until(pilot, lambda: len(screen.shown) == 9)
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from rich.color import Color
 from rich.style import Style
 from rich.text import Text
 
@@ -137,10 +138,8 @@ def halfblock(image: Any, cells_wide: int, cells_high: int) -> Text:
         for x in range(tw):
             top = pixels[x, y]
             bottom = pixels[x, y + 1] if y + 1 < th else top
-            text.append(
-                "▀", Style(color=f"rgb({top[0]},{top[1]},{top[2]})",
-                           bgcolor=f"rgb({bottom[0]},{bottom[1]},{bottom[2]})")
-            )
+            # Colours built from triplets: parsing "rgb(…)" strings cost most of the time.
+            text.append("▀", Style(color=Color.from_rgb(*top), bgcolor=Color.from_rgb(*bottom)))
         text.append(right)
         if y + 2 < th:
             text.append("\n")
