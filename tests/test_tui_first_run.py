@@ -233,6 +233,7 @@ def test_hidden_filters_leave_a_visible_sign(tmp_path: Path) -> None:
     async def body() -> None:
         async with app.run_test(size=(40, 20)) as pilot:
             await add_folder_via_ui(pilot, photos)
+            await index_via_ui(pilot)
             await goto(pilot, "1")
             screen = app.screen
             sign = screen.query_one("#filter-sign")
@@ -271,6 +272,7 @@ def test_folder_filter_offers_the_source_folders(tmp_path: Path) -> None:
     async def body() -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             await add_folder_via_ui(pilot, photos)
+            await index_via_ui(pilot)
             await goto(pilot, "1")
             screen = app.screen
             await pilot.press("escape", "f", "tab", "tab")

@@ -6,6 +6,7 @@ and degrades to "the configured model" when the backend manages no models.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ class ModelEntry:
     size_bytes: int | None
     installed: bool
     configured: bool
+    catalog: bool = True
 
 
 def _manager(config: Config, backend: str | None = None) -> Any:
@@ -48,7 +50,7 @@ def _catalog_models(config: Config, backend: str | None = None) -> list[dict[str
             {
                 "name": info.name, "description": info.description, "tier": info.tier,
                 "size_bytes": info.size or info.size_at_least or None,
-                "installed": info.installed,
+                "installed": info.installed, "catalog": info.catalog,
             }
             for info in manager.list_models()
         ]
@@ -57,7 +59,11 @@ def _catalog_models(config: Config, backend: str | None = None) -> list[dict[str
 
 
 def is_installed(config: Config, name: str) -> bool:
-    """A complete model directory exists (the backend's own rule when it manages models)."""
+    """A complete model directory exists (the backend's own rule when it manages models); a
+    model given as a directory path counts when that directory is complete."""
+    if os.path.isabs(name) or os.sep in name:
+        return all(os.path.isfile(os.path.join(name, rel))
+                   for rel in ("visual/model.onnx", "textual/model.onnx"))
     manager = _manager(config)
     if manager is not None:
         info = manager.info(name)
@@ -80,6 +86,7 @@ def list_models(config: Config, choice: tuple[str, str]) -> list[ModelEntry]:
             size_bytes=r["size_bytes"],
             installed=bool(r.get("installed")),
             configured=r.get("name") == model,
+            catalog=bool(r.get("catalog")),
         )
         for r in _catalog_models(config, backend)
         if r.get("name")
@@ -90,7 +97,7 @@ def list_models(config: Config, choice: tuple[str, str]) -> list[ModelEntry]:
             ModelEntry(
                 name=model, description=f"model in use (backend {backend})",
                 tier="", size_bytes=None, installed=is_installed(config, model),
-                configured=True,
+                configured=True, catalog=False,
             ),
         )
     return entries
@@ -141,3 +148,31 @@ def download_model(
         progress(sum(per_file.values()), total)
 
     return manager.download(name, progress=on_progress)
+
+
+def import_formats(config: Config) -> tuple[str, ...]:
+    """Upstream layouts the backend in use can import (none without a model manager)."""
+    manager = _manager(config)
+    return tuple(manager.import_formats()) if manager is not None else ()
+
+
+def install_model(config: Config, folder: str, fmt: str | None = None) -> str:
+    """Install a ready model folder, or import one in upstream format ``fmt``; return the
+    name it is installed under (the folder is copied, never moved or changed)."""
+    from huisou.core.errors import HuisouError
+
+    manager = _manager(config)
+    if manager is None:
+        raise HuisouError("the backend in use manages no models; set model = a directory")
+    path = manager.import_model(fmt, folder) if fmt else manager.install(folder)
+    return Path(path).name
+
+
+def quantize_model(config: Config, name: str) -> Any:
+    """Write and measure int8 weights of an installed model (the backend's own rules)."""
+    from huisou.core.errors import HuisouError
+
+    manager = _manager(config)
+    if manager is None:
+        raise HuisouError("the backend in use manages no models")
+    return manager.quantize(name)

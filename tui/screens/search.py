@@ -118,6 +118,8 @@ class SearchScreen(AreaScreen):
 
     def on_screen_resume(self) -> None:
         self.refresh_guide(place_focus=True)
+        if self.is_mounted and not self.query_one("#query", Input).value.strip():
+            self.schedule_search(delay=0)  # browsing: show what was added or indexed since
 
     def on_resize(self) -> None:
         # A phone in portrait: a borderless query box saves two of ~18 rows.
@@ -139,7 +141,11 @@ class SearchScreen(AreaScreen):
         from huisou.tui.models_info import configured_model
 
         ctx = self.ctx
-        empty = not ctx.library.catalog.sources()
+        catalog = ctx.library.catalog
+        has_sources = bool(catalog.sources())
+        # Until something is indexed there is nothing to search: the guide (and its keys)
+        # stay, with the steps already done ticked.
+        empty = not has_sources or not catalog.status_counts().get("indexed")
         guide = self.query_one("#guide", FirstRunGuide)
         show = empty and not self.query_one("#query", Input).value.strip()
         if show:
@@ -149,7 +155,8 @@ class SearchScreen(AreaScreen):
                 model = None
             backend = ctx.model_choice()[0]
             guide.update(
-                guide_text(model, backend, ctx.source_types(), ctx.environment.storage_hint)
+                guide_text(model, backend, ctx.source_types(), ctx.environment.storage_hint,
+                           has_sources=has_sources)
             )
         guide.display = show
         self.query_one("#results").display = not show and self.view == "list"

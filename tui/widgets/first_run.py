@@ -11,15 +11,17 @@ from textual.widgets import Static
 
 
 def guide_text(
-    model: ModelEntry | None, backend: str, source_types: list[str], storage_hint: str | None
+    model: ModelEntry | None, backend: str, source_types: list[str], storage_hint: str | None,
+    *, has_sources: bool = False,
 ) -> Text:
-    """What to do first: add photos, index them, and what the model download costs."""
+    """What to do first: add photos, index them, and what the model download costs; a step
+    already done is ticked."""
     text = Text()
     text.append("Welcome to huisou (慧搜)\n", style="bold")
     text.append("Find photos by describing them, fully offline.\n\n")
     if storage_hint:
         text.append(storage_hint + "\n\n", style="bold yellow")
-    text.append("1. ", style="bold")
+    text.append("✓ " if has_sources else "1. ", style="bold green" if has_sources else "bold")
     text.append("Add photos: press ")
     text.append("a", style="bold")
     text.append(" for a folder")
