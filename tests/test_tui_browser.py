@@ -287,3 +287,34 @@ def test_thumbnails_rebuild_command(tmp_path: Path) -> None:
     assert result["thumbnails"] == 9 and result["failed"] == 0
     count, size = ThumbStore(db).stats()
     assert count == 9 and size == result["bytes"]
+
+
+def test_fake_kitty_terminal_grid_then_details_in_real_pixels(tmp_path: Path) -> None:
+    """A graphics-capable terminal (Kitty's protocol, forced): the grid still draws its
+    cells, and the details of the chosen photo are handed to textual-image as pixels."""
+    from huisou.core.indexer import Indexer
+
+    make_photos(tmp_path / "photos")
+    app = make_app(make_config(tmp_path), make_host(), image_protocol="tgp")
+    library = app.ctx.new_library()
+    library.catalog.add_source("folder", str(tmp_path / "photos"), {})
+    list(Indexer(library).run())
+    library.close()
+
+    async def body() -> None:
+        async with app.run_test(size=(40, 20)) as pilot:
+            screen = app.screen
+            await wait_until(pilot, lambda: len(screen.shown) == 9)
+            await pilot.press("escape", "g")
+            grid = screen.query_one("#grid")
+            await wait_until(pilot, lambda: grid._thumbnail(screen.shown[0].path) is not None)
+            await pilot.press("right", "enter")
+            await wait_until(pilot, lambda: type(app.screen).__name__ == "DetailsScreen")
+            assert app.screen.hit.path == screen.shown[1].path
+            preview = app.screen.query_one("#preview")
+            assert type(preview).__name__ == "GraphicPreview" and preview.protocol == "tgp"
+            graphic = preview.query_one("#graphic")
+            await wait_until(pilot, lambda: graphic.image is not None)
+            assert graphic.image.size == (96, 64)
+
+    run(body())

@@ -15,10 +15,17 @@ HELP = """\
 `?` this help · `ctrl+p` command palette (every action is there) · `ctrl+q` quit.
 Taps and clicks work too; nothing needs dragging.
 
-**Search**: type to search (results follow as you type) · `↓`/`Enter` to the results ·
-`Esc` back to the query · `/` focus the query · `f` filters (date range, folder, camera) ·
-`Enter` details (side by side at 100+ columns, where Enter opens the photo) ·
-`o` open with the system viewer · `c` copy the path · `m` more like this.
+**Search**: type to search (results follow as you type) · `Enter` runs it and shows the
+best photo · `↓` to the results · `Esc` back to the query · `/` focus the query ·
+with no query the library is shown by month, newest first (`t` by folder) ·
+`g` list or thumbnail grid · `s` sort by score or date · `f` filters (date range, folder,
+camera; they apply to browsing too) · `Enter` details (side by side at 100+ columns,
+where Enter opens the photo) · `o` open with the system viewer · `O` open the folder ·
+`c` copy the path · `m` more like this · `space` select several · `w` write the selected
+paths to huisou-selection.txt.
+
+**Details**: `←`/`→` previous and next result · `o` open · `c` copy path · `m` more
+like this · `space` select · `Esc` back.
 
 **Library**: `a` add a folder or camera roll · `i` index now · `f` failures with
 reasons · `x` forget a source (photos stay on disk).
@@ -26,7 +33,11 @@ reasons · `x` forget a source (photos stay on disk).
 **Index**: `s` start · `Esc` cancel (everything indexed so far is kept; start again to
 resume) · `f` failures so far · `r` retry failed photos.
 
-**Models**: `d` download the highlighted model · `r` retry a failed download.
+**Models**: `u` use the highlighted model · `d` download it · `n` install a model folder ·
+`m` import one · `z` quantize · `r` retry a failed download.
+
+**Picking** (`huisou pick [QUERY] | xargs -d '\\n' …`): `space` selects, `Enter` prints
+the selected paths (or the highlighted one) and quits.
 
 Press `Esc` to close this help.
 """

@@ -21,6 +21,7 @@ class GraphicPreview(Widget):
     GraphicPreview {
         height: 10;
         width: 1fr;
+        align: center middle;
     }
     GraphicPreview > * {
         width: auto;
