@@ -119,6 +119,7 @@ class SearchScreen(AreaScreen):
     def on_screen_resume(self) -> None:
         self.refresh_guide(place_focus=True)
         if self.is_mounted and not self.query_one("#query", Input).value.strip():
+            self._refreshing = True  # keep the photo the user was looking at
             self.schedule_search(delay=0)  # browsing: show what was added or indexed since
 
     def on_resize(self) -> None:
