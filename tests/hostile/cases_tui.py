@@ -31,6 +31,9 @@ def _in_terminal(args: list[str], timeout: float = 20.0) -> tuple[int, str]:
                 break
             out += chunk
         done, status = os.waitpid(pid, os.WNOHANG)
+        while not done and time.monotonic() - started < timeout:  # output closed: exiting
+            time.sleep(0.05)
+            done, status = os.waitpid(pid, os.WNOHANG)
         if not done:
             os.kill(pid, 9)
             os.waitpid(pid, 0)
