@@ -264,6 +264,28 @@ def test_thumbnails_are_stored_beside_the_library_and_follow_the_photo(tmp_path:
     store.close()
 
 
+def test_a_thumbnail_looks_the_same_before_and_after_it_is_stored(tmp_path: Path) -> None:
+    """The first drawing of a photo (decoded now) and every later one (from the stored JPEG)
+    have the same pixels, so a screen does not depend on which worker got there first."""
+    import random
+
+    from huisou.core.thumbstore import ThumbStore
+    from huisou.tui.thumbnails import ThumbnailCache
+    from PIL import Image
+
+    noise = random.Random(7)
+    photo = tmp_path / "noisy.png"  # detail JPEG rounds visibly
+    Image.frombytes("RGB", (400, 300), bytes(noise.randrange(256) for _ in range(400 * 300 * 3))
+                    ).save(photo)
+    store = ThumbStore(tmp_path / "library.db")
+    fresh = ThumbnailCache(None, store=store).load(str(photo), 45, 40)  # decodes, stores
+    later = ThumbnailCache(None, store=store)
+    stored = later.load(str(photo), 45, 40)
+    assert later.decodes == 0  # really from the store
+    assert fresh.tobytes() == stored.tobytes()
+    store.close()
+
+
 def test_thumbnails_rebuild_command(tmp_path: Path) -> None:
     from huisou.core.thumbstore import ThumbStore
 

@@ -16,11 +16,6 @@ import pytest
 from test_tui_support import goto, make_app, make_config, make_host, make_photos, wait_until
 
 SIZES = [(40, 20), (80, 24), (120, 40)]
-#: Browsing views without the 120-column side preview. At 120x40 the preview's pixels come
-#: from the fresh decode or from the JPEG thumbnail, whichever is ready first, and the grid
-#: toggle can race the first drawing: both failed on a clean CI clone. Until the preview
-#: draws from one source, these views are pictured where no side preview is shown.
-BROWSE_SIZES = [(40, 20), (80, 24)]
 #: Fixed location: the paths appear in the screenshots.
 SNAP_ROOT = Path("/tmp/huisou-tui-snap")
 #: Built-ins for a stable Plugins screen: only the media plugins the tests use.
@@ -72,6 +67,25 @@ async def _ready(pilot) -> None:
     _no_blink(pilot)
 
 
+async def _pictures_drawn(pilot) -> None:
+    """Wait until every picture on screen is drawn: the grid's visible thumbnails and, at
+    100+ columns, the side preview. Their pixels are the same whichever worker made them
+    first (the thumbnail cache always serves the stored thumbnail's pixels), so once drawn
+    the screen is the same on every run."""
+    screen = pilot.app.screen
+
+    def drawn() -> bool:
+        grid = screen.query_one("#grid")
+        preview = screen.query_one("#preview")
+        return (not grid.display or grid.settled) and (not screen.wide or preview.settled)
+
+    await pilot.app.workers.wait_for_complete()
+    await wait_until(pilot, drawn)
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+    await wait_until(pilot, drawn)  # a last frame asked for nothing new
+
+
 def _no_blink(pilot) -> None:
     from textual.widgets import Input
 
@@ -103,11 +117,7 @@ def test_search_results(snap_compare, library_dir: Path, size) -> None:
         screen = pilot.app.screen
         await wait_until(pilot, lambda: len(screen.last_hits) == 9)
         await pilot.press("down")  # focus the results: no text cursor in the picture
-        await pilot.app.workers.wait_for_complete()
-        preview = screen.query_one("#preview")
-        if screen.has_class("-wide"):
-            await wait_until(pilot, lambda: "loading" not in str(preview.render()))
-        await pilot.pause()
+        await _pictures_drawn(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
@@ -170,21 +180,16 @@ async def _grid_ready(pilot) -> None:
     screen = pilot.app.screen
     await wait_until(pilot, lambda: len(screen.shown) == 9)
     await pilot.press("escape", "g")
-    grid = screen.query_one("#grid")
-    for _ in range(3):  # a drawn frame asks for thumbnails; wait until none is missing
-        await pilot.pause(0.2)
-        await wait_until(pilot, lambda: not grid._loading and not grid._queue)
-        grid.refresh()
-    await pilot.pause(0.2)
+    await _pictures_drawn(pilot)
 
 
-@pytest.mark.parametrize("size", BROWSE_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_grid_of_thumbnails(snap_compare, library_dir: Path, size) -> None:
     app = _indexed_app(library_dir)
     assert snap_compare(app, terminal_size=size, run_before=_grid_ready)
 
 
-@pytest.mark.parametrize("size", BROWSE_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_timeline_list(snap_compare, library_dir: Path, size) -> None:
     app = _indexed_app(library_dir)
 
@@ -193,17 +198,6 @@ def test_timeline_list(snap_compare, library_dir: Path, size) -> None:
         screen = pilot.app.screen
         await wait_until(pilot, lambda: len(screen.shown) == 9)
         await pilot.press("escape")
-        await pilot.app.workers.wait_for_complete()
-        if screen.has_class("-wide"):  # the side preview is in the picture
-            # its first drawing may come from the decode or the thumbnail just cached (pixels
-            # differ by JPEG rounding): leave and come back so it is always the cached one
-            preview = screen.query_one("#preview")
-            for key in ("down", "up"):
-                await wait_until(pilot, lambda: "loading" not in str(preview.render()))
-                await pilot.app.workers.wait_for_complete()
-                await pilot.press(key)
-            await pilot.app.workers.wait_for_complete()
-            await wait_until(pilot, lambda: "loading" not in str(preview.render()))
-        await pilot.pause(0.2)
+        await _pictures_drawn(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

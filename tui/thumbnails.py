@@ -56,7 +56,7 @@ class ThumbnailCache:
             return cached
         image = self._stored(path, width, height)
         if image is None:
-            image = self._decode(path, max(width, height) * 2)
+            image = self._fresh(path, width, height)
         image = image.copy()
         image.thumbnail((max(1, width), max(1, height)))
         with self._lock:
@@ -84,7 +84,28 @@ class ThumbnailCache:
             return None
         return self.store.get(path, stat.st_size, stat.st_mtime_ns)
 
-    def _decode(self, path: str, size_hint: int) -> Any:
+    def _fresh(self, path: str, width: int, height: int) -> Any:
+        """Decode the photo and fill the store; for boxes the store serves, return the stored
+        thumbnail's pixels rather than the decode's.
+
+        A photo must look the same whether it is drawn before or after its thumbnail was
+        stored: otherwise the first drawing (from the decode) and every later one (from the
+        JPEG) differ by JPEG rounding, and which one a screen shows depends on which worker
+        finished first.
+        """
+        from huisou.core.thumbstore import THUMB_SIDE
+
+        image, stat = self._decode(path, max(width, height) * 2)
+        if self.store is None:
+            return image
+        self.store.put(path, stat.st_size, stat.st_mtime_ns, image)
+        if max(width, height) > THUMB_SIDE:
+            return image
+        stored = self.store.get(path, stat.st_size, stat.st_mtime_ns)
+        return image if stored is None else stored  # None: an unwritable store, decode each time
+
+    def _decode(self, path: str, size_hint: int) -> tuple[Any, os.stat_result]:
+        """The decoded photo (at least the stored thumbnail's size) and its ``fstat``."""
         from huisou.core.index_jobs import read_photo
         from huisou.core.regular_files import open_regular
         from huisou.core.thumbstore import THUMB_SIDE
@@ -108,9 +129,7 @@ class ThumbnailCache:
             image = ImageOps.exif_transpose(image).convert("RGB")
         with self._lock:
             self.decodes += 1
-        if self.store is not None:
-            self.store.put(path, stat.st_size, stat.st_mtime_ns, image)
-        return image
+        return image, stat
 
 
 def halfblock(image: Any, cells_wide: int, cells_high: int) -> Text:

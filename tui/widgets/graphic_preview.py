@@ -34,6 +34,13 @@ class GraphicPreview(Widget):
     def __init__(self, protocol: str, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.protocol = protocol
+        #: The path whose pixels were last handed to the terminal (see :attr:`settled`).
+        self._shown: str | None = None
+
+    @property
+    def settled(self) -> bool:
+        """The current photo's pixels (or none, for an unreadable one) are on screen."""
+        return self.path is None or self._shown == self.path
 
     def compose(self) -> ComposeResult:
         from textual_image import widget
@@ -62,3 +69,4 @@ class GraphicPreview(Widget):
     def _show(self, path: str, image: object) -> None:
         if path == self.path:
             self.query_one("#graphic").image = image  # type: ignore[attr-defined]
+            self._shown = path

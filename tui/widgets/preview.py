@@ -33,6 +33,8 @@ class Preview(Widget):
         #: ``(path, message)`` of the last failed decode. Keyed by path because a worker of
         #: a photo left behind may finish after the next one is selected.
         self._error: tuple[str, str] | None = None
+        #: ``(path, width, height)`` of the last picture drawn (see :attr:`settled`).
+        self._drawn: tuple[str, int, int] | None = None
 
     def _box(self) -> tuple[int, int]:
         return max(1, self.size.width), max(1, self.size.height)
@@ -67,6 +69,13 @@ class Preview(Widget):
         message.stop()
         self.refresh()
 
+    @property
+    def settled(self) -> bool:
+        """The current photo is drawn at the current size (or its error is shown)."""
+        if self.path is None or (self._error is not None and self._error[0] == self.path):
+            return True
+        return self._drawn == (self.path, *self._box())
+
     def render(self) -> Text:
         if self.path is None:
             return Text("")
@@ -76,4 +85,5 @@ class Preview(Widget):
         image = self.app.ctx.thumbnails.get(self.path, width, height * 2)  # type: ignore[attr-defined]
         if image is None:
             return Text("loading preview…", style="dim")
+        self._drawn = (self.path, width, height)
         return halfblock(image, width, height)

@@ -87,6 +87,8 @@ class ThumbGrid(ScrollView, can_focus=True):
         self._cursor = 0
         self._rendered: dict[str, _Cache] = {}
         self._wanted: set[str] = set()
+        #: Photos whose thumbnail could not be made (unreadable): drawn as such, not waited for.
+        self._failed: set[str] = set()
         self._queue: list[str] = []
         self._loading = False
         self._lock = threading.Lock()
@@ -157,13 +159,35 @@ class ThumbGrid(ScrollView, can_focus=True):
             self.post_message(self.Highlighted(self, n))
 
     def _scroll_to_cursor(self) -> None:
-        top = (self._cursor // self.columns) * ROW_HEIGHT
         height = self.scrollable_content_region.height
+        if height <= 0:  # hidden or not laid out yet: on_resize scrolls once it has a size
+            return
+        top = (self._cursor // self.columns) * ROW_HEIGHT
         y = self.scroll_offset.y
         if top < y:
             self.scroll_to(y=top, animate=False)
         elif top + ROW_HEIGHT > y + height:
             self.scroll_to(y=top + ROW_HEIGHT - height, animate=False)
+
+    def visible_paths(self) -> list[str]:
+        """Paths of the photos whose cells are (at least partly) on screen."""
+        height = self.scrollable_content_region.height
+        if height <= 0 or not self.display:
+            return []
+        top = int(self.scroll_offset.y)
+        first, last = top // ROW_HEIGHT, (top + height - 1) // ROW_HEIGHT
+        start, end = first * self.columns, (last + 1) * self.columns
+        return [hit.path for hit in self.hits[start:end]]
+
+    @property
+    def settled(self) -> bool:
+        """Every thumbnail on screen has been drawn (or found unreadable) and none is loading:
+        what the user sees will not change by itself (tests and benchmarks wait for it)."""
+        with self._lock:
+            if self._loading or self._queue:
+                return False
+        done = self._rendered.keys() | self._failed
+        return all(path in done for path in self.visible_paths())
 
     # -- drawing -----------------------------------------------------------------------------
 
@@ -187,7 +211,8 @@ class ThumbGrid(ScrollView, can_focus=True):
         if line < THUMB_ROWS:
             lines = self._thumbnail(hit.path)
             if lines is None:
-                text = "…" if line == THUMB_ROWS // 2 else ""
+                sign = "unreadable" if hit.path in self._failed else "…"
+                text = sign if line == THUMB_ROWS // 2 else ""
                 return [Segment(text.center(inner), Style(dim=True))]
             return lines[line] if line < len(lines) else [Segment(" " * inner)]
         if line == THUMB_ROWS:
@@ -246,6 +271,6 @@ class ThumbGrid(ScrollView, can_focus=True):
                 path = self._queue.pop()
             try:
                 self.app.ctx.thumbnails.load(path, *size)  # type: ignore[attr-defined]
-            except Exception:  # an unreadable photo keeps its placeholder
-                continue
+            except Exception:  # an unreadable photo is drawn as such
+                self._failed.add(path)
             self.app.call_from_thread(self.refresh)
