@@ -50,7 +50,7 @@ def _disk_state(record: dict[str, Any], path: str) -> str:
 
 def _content(path: str) -> str | None:
     from huisou.core.errors import MediaError
-    from huisou.plugins.media_sources.sniff import KIND_NAMES, sniff_file
+    from huisou.core.sniff import KIND_NAMES, sniff_file
 
     try:
         kind = sniff_file(path)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 HEAVY = ("onnxruntime", "numpy", "PIL", "textual", "sqlite_vec", "tokenizers")
 
@@ -68,27 +71,86 @@ def test_python_dash_m_runs_the_cli():
     assert "huisou" in result.stdout
 
 
-def _imported_modules(path) -> set[str]:
-    import ast
+ROOT = Path(__file__).resolve().parent.parent
 
+
+def _imported_modules(path: Path, text: str | None = None) -> set[str]:
+    """Every ``huisou`` module a file imports, anywhere in it (lazy imports inside functions and
+    ``TYPE_CHECKING`` blocks included), relative imports resolved, plus module names written as
+    strings (``importlib.import_module("huisou.plugins...")`` is an import too)."""
+    package = ["huisou", *path.relative_to(ROOT).parent.parts]
     names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(ast.parse(text if text is not None else path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return names
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and (
+            node.value.startswith("huisou.") and " " not in node.value
+        ):
+            names.add(node.value)
+    return {name for name in names if name == "huisou" or name.startswith("huisou.")}
 
 
-def test_cli_and_tui_use_the_host_model_api_not_the_clip_plugin():
-    from pathlib import Path
+def _files(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
 
-    root = Path(__file__).resolve().parent.parent
-    offenders = {
-        str(path.relative_to(root)): sorted(m for m in _imported_modules(path)
-                                            if m.startswith("huisou.plugins.clip_search"))
-        for folder in ("cli", "tui", "core")
-        for path in (root / folder).rglob("*.py")
+
+def _offenders(files: list[Path], forbidden: Callable[[Path, str], bool]) -> dict[str, list[str]]:
+    found = {
+        str(path.relative_to(ROOT)): sorted(m for m in _imported_modules(path) if forbidden(path, m))
+        for path in files
     }
-    assert {path: mods for path, mods in offenders.items() if mods} == {}
+    return {path: modules for path, modules in found.items() if modules}
+
+
+def _under(module: str, *prefixes: str) -> bool:
+    return any(module == prefix or module.startswith(prefix + ".") for prefix in prefixes)
+
+
+def test_the_layer_scan_sees_lazy_relative_and_string_imports():
+    """Guard for the rules below: the scan finds imports hidden where a grep would not."""
+    seen = _imported_modules(ROOT / "plugins" / "clip_search" / "export" / "cn_clip_export.py")
+    assert "huisou.plugins.clip_search.export.open_clip_export" in seen  # relative import
+    assert "huisou.plugins.media_sources.folder" in _imported_modules(ROOT / "core" / "plugins.py")
+    lazy = "def f():\n    if True:\n        from huisou.plugins.x import y\n"
+    assert "huisou.plugins.x.y" in _imported_modules(ROOT / "cli" / "probe.py", lazy)
+    dynamic = "import importlib\nimportlib.import_module('huisou.tui.app')\n"
+    assert "huisou.tui.app" in _imported_modules(ROOT / "core" / "probe.py", dynamic)
+
+
+def test_core_imports_no_plugin_and_no_ui():
+    """The host knows its built-ins only by name (DEFAULT_PLUGINS strings, loaded at run time)."""
+    from huisou.core.plugins import DEFAULT_PLUGINS
+
+    def forbidden(path: Path, module: str) -> bool:
+        if path == ROOT / "core" / "plugins.py" and module in DEFAULT_PLUGINS:
+            return False  # names the host loads as plugins, never imports as a dependency
+        return _under(module, "huisou.plugins", "huisou.cli", "huisou.tui", "huisou.testing")
+
+    assert _offenders(_files("core"), forbidden) == {}
+
+
+def test_plugins_import_core_only():
+    """A built-in plugin uses ``huisou`` (hookimpl), ``huisou.core`` and its own package: no
+    CLI, no TUI, no test kit, and no other plugin's internals."""
+
+    def forbidden(path: Path, module: str) -> bool:
+        own = "huisou.plugins." + path.relative_to(ROOT / "plugins").parts[0].removesuffix(".py")
+        allowed = module in ("huisou", "huisou.hookimpl", "huisou.__version__")
+        return not (allowed or _under(module, "huisou.core", own))
+
+    assert _offenders(_files("plugins"), forbidden) == {}
+
+
+def test_cli_and_tui_import_nothing_from_plugins():
+    """The CLI and TUI use the host API (models, sniffing, sources...): not even a lazy import
+    of ``huisou.plugins`` inside a function."""
+
+    def forbidden(path: Path, module: str) -> bool:
+        return _under(module, "huisou.plugins")
+
+    assert _offenders(_files("cli") + _files("tui"), forbidden) == {}

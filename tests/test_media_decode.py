@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from huisou.core.errors import NotAnImage, UnreadableMedia, UnsupportedMedia
+from huisou.core.sniff import sniff
 from huisou.plugins.media_sources import decode as decode_mod
 from huisou.plugins.media_sources.decode import decode
-from huisou.plugins.media_sources.sniff import sniff
 
 DATA = Path(__file__).parent / "data"
 ODD = DATA / "odd_broken"

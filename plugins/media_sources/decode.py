@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from huisou import hookimpl
 from huisou.core.errors import NotAnImage, UnreadableMedia, UnsupportedMedia
 from huisou.core.interfaces import DecodedImage, MediaItem
-from huisou.plugins.media_sources.sniff import HEAD_BYTES, KIND_NAMES, claims_image, sniff
+from huisou.core.sniff import HEAD_BYTES, KIND_NAMES, claims_image, sniff
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     from PIL import Image

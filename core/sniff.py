@@ -3,7 +3,8 @@
 Sources yield every candidate file and the decoder decides what it is by content: a JPEG
 renamed ``.png``, a PNG without extension and a video named ``.jpg`` are all common on phones
 and in downloaded folders. This module is pure Python and imports nothing heavy, so the CLI
-(``huisou info``) can use it without loading Pillow.
+(``huisou info``) can use it without loading Pillow. It lives in core, not in the decoder
+plugin, because both the decoder and the CLI need it and the CLI imports no plugin.
 """
 
 from __future__ import annotations
