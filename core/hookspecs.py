@@ -49,6 +49,17 @@ def register_metadata_extractors(register: Callable[..., None]) -> None:
     """Register :class:`~huisou.core.interfaces.MetadataExtractor` instances: ``register(obj)``."""
 
 
+@hookspec
+def register_fields(register: Callable[..., None]) -> None:
+    """Declare the fields this plugin's sources and extractors give photos:
+    ``register(name, type, description, fulltext=False)``; see :mod:`huisou.core.fields`."""
+
+
+@hookspec
+def register_search_signals(register: Callable[..., None]) -> None:
+    """Register :class:`~huisou.core.interfaces.SearchSignal` instances: ``register(obj)``."""
+
+
 @hookspec(firstresult=True)
 def load_image(item: MediaItem, fp: BinaryIO, size_hint: int) -> DecodedImage | None:
     """Decode one photo, or return None to let the next plugin try.
@@ -91,6 +102,16 @@ def after_index(run: IndexRun, summary: Finished) -> None:
 
 
 @hookspec
+def items_moved(run: IndexRun, moves: list[tuple[str, str]]) -> None:
+    """Called after each committed batch that moved or renamed photos: ``(old, new)`` paths."""
+
+
+@hookspec
+def items_removed(run: IndexRun, paths: list[str]) -> None:
+    """Called once per run with the paths of photos that left the library (deleted files)."""
+
+
+@hookspec
 def on_index_error(run: IndexRun, error: BaseException) -> None:
     """Called when an indexing run aborts with an exception (per-photo errors never get here)."""
 
@@ -101,6 +122,8 @@ HOOK_NAMES: tuple[str, ...] = (
     "register_embedding_backends",
     "register_vector_stores",
     "register_metadata_extractors",
+    "register_fields",
+    "register_search_signals",
     "load_image",
     "register_commands",
     "register_tui_panels",
@@ -108,5 +131,7 @@ HOOK_NAMES: tuple[str, ...] = (
     "items_indexed",
     "items_failed",
     "after_index",
+    "items_moved",
+    "items_removed",
     "on_index_error",
 )

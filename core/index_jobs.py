@@ -66,6 +66,8 @@ class MoveCandidate:
     job: Job
     content_hash: str
     gone_id: int
+    #: The vanished path whose row this one takes over, once the indexer accepts the move.
+    old_path: str | None = None
 
 
 READ_CHUNK = 1 << 20

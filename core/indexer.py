@@ -184,7 +184,7 @@ class Indexer:
             if not self.cancel.is_set():
                 yield from self._process(plan, summary, run, started)
             if not self.cancel.is_set():
-                self._remove_gone(plan, summary)
+                self._remove_gone(plan, summary, run)
                 with catalog.transaction():
                     for record, _ in self.sources:
                         catalog.mark_source_indexed(record.id)
@@ -233,7 +233,7 @@ class Indexer:
                             jobs.appendleft(result.job)
                             continue
                         claimed.add(result.gone_id)
-                        plan.gone.pop(result.gone_id)
+                        result.old_path = plan.gone.pop(result.gone_id)
                     batch.append(result)
                     prepared = sum(isinstance(r, Prepared) for r in batch)
                     # The first batch is small so the encoder starts after a couple of
@@ -332,6 +332,9 @@ class Indexer:
             yield ItemFailed(path, status, reason)
         if prepared:
             library.host.items_indexed(run, [r.job.item.path for r in prepared])
+        moves = [(r.old_path, r.job.item.path) for r in batch if isinstance(r, MoveCandidate)]
+        if moves:
+            library.host.items_moved(run, moves)
         if failures:
             library.host.items_failed(run, failures)
         elapsed = max(time.monotonic() - started, 1e-6)
@@ -346,7 +349,7 @@ class Indexer:
             failed=summary.failed,
         )
 
-    def _remove_gone(self, plan: _Plan, summary: Finished) -> None:
+    def _remove_gone(self, plan: _Plan, summary: Finished, run: IndexRun) -> None:
         if not plan.gone:
             return
         ids = list(plan.gone)
@@ -355,6 +358,7 @@ class Indexer:
             self.library.store.delete(ids)
             catalog.delete_items(ids)
         summary.removed = len(ids)
+        self.library.host.items_removed(run, list(plan.gone.values()))
 
 
 def index(library: Library, **kwargs: Any) -> Iterator[Event]:

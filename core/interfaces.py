@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, TypedDict
 
@@ -27,12 +27,18 @@ class MediaItem:
 
     ``path`` is the catalog key: an absolute path for file sources, or a URI for others.
     ``group`` ties items that belong together (a burst series) without merging them.
+    ``fields`` are values the source already knows (a sidecar's date, a description), for
+    fields declared with ``register_fields``; they win over extractors' values (see
+    :data:`SOURCE_PRIORITY`). ``depends_on`` names files (sidecars) whose change re-extracts
+    the photo's fields without re-embedding it; they are never indexed as photos.
     """
 
     path: str
     size: int
     mtime_ns: int
     group: str | None = None
+    fields: Mapping[str, Any] | None = field(default=None, compare=False)
+    depends_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,19 +127,45 @@ class Metadata(TypedDict, total=False):
     format: str
 
 
-class MetadataExtractor(ABC):
-    """Reads metadata from a photo's bytes. Instances are registered.
+#: Priority of the fields a source attaches to its items: above every extractor's default,
+#: because a sidecar written for the photo (Takeout's JSON) knows better than guesses.
+SOURCE_PRIORITY = 100
 
-    Contract: ``extract`` never raises for bad input (any parser error means "no metadata for
-    that field"), never returns placeholder values (GPS 0,0, empty strings), and is thread-safe:
-    it runs on decode-pool threads.
+
+class MetadataExtractor(ABC):
+    """Reads what a photo knows: from its bytes (``extract``) and/or its decoded pixels
+    (``extract_image``). Instances are registered through ``register_metadata_extractors``.
+
+    Contract:
+    - Return values only for built-in keys (:class:`Metadata`) and fields declared with
+      ``register_fields``; an undeclared key is reported once and not stored.
+    - Never raise for bad input (a parser error means "unknown"), never return placeholder
+      values (GPS 0,0, empty strings); thread-safe: both methods run on decode-pool threads.
+    - When two providers give one field, the higher ``priority`` wins (ties: the plugin name
+      that sorts first); a source's own fields have :data:`SOURCE_PRIORITY`.
+    - ``version``: change it when the extractor would now give other values; every photo is
+      then extracted again on the next ``huisou index`` (without re-embedding), as are photos
+      indexed before the extractor was installed.
     """
 
     name: ClassVar[str]
+    priority: ClassVar[int] = 50
+    version: ClassVar[str] = "1"
+    #: Smallest image side ``extract_image`` needs (0: this extractor reads bytes only). The
+    #: photo is decoded once, at the largest size any extractor or the backend asks for.
+    image_size: ClassVar[int] = 0
 
-    @abstractmethod
-    def extract(self, item: MediaItem, fp: BinaryIO) -> Metadata:
-        """Return the fields this extractor knows; ``fp`` is positioned at 0 and seekable."""
+    def extract(self, item: MediaItem, fp: BinaryIO) -> Metadata | dict[str, Any]:
+        """Fields read from the file; ``fp`` is positioned at 0 and seekable."""
+        return {}
+
+    def extract_image(
+        self, item: MediaItem, decoded: DecodedImage, vector: np.ndarray | None
+    ) -> dict[str, Any]:
+        """Fields read from the decoded, oriented image (``image_size`` > 0 only). ``vector``
+        is the photo's embedding in the run's model (None when unknown), so an expensive
+        extractor (OCR) can skip photos the embedding says are unlikely to need it."""
+        return {}
 
 
 class EmbeddingBackend(ABC):
@@ -267,6 +299,45 @@ class VectorStore(ABC):
     def describe(self) -> dict[str, Any]:
         """Facts for ``huisou doctor``: implementation in use, notices."""
         return {"store": self.store_id}
+
+
+@dataclass(frozen=True)
+class SignalMatch:
+    """One photo a search signal found: its score (higher is better; only the order within
+    one signal matters for fusion) and the text that matched, for ``--explain``."""
+
+    item_id: int
+    score: float
+    matched: str | None = None
+
+
+@dataclass
+class SignalQuery:
+    """What a search signal is asked: the query text (after dates and places were taken out),
+    the catalog to read (read-only), the photos allowed (None: all) and how many to return."""
+
+    text: str
+    catalog: Any
+    candidates: frozenset[int] | None
+    limit: int
+
+
+class SearchSignal(ABC):
+    """Scores photos for a query, besides CLIP: huisou fuses every signal's ranking with the
+    CLIP ranking by weighted reciprocal-rank fusion (:mod:`huisou.core.fusion`).
+
+    Contract: ``match`` returns at most ``query.limit`` matches, best first, only ids from
+    ``query.candidates`` when it is set; it reads the catalog, never writes; it is fast (one
+    indexed query, e.g. full text): it runs on every search.
+    """
+
+    name: ClassVar[str]
+    #: Default weight in the fusion (config ``[search.weights]`` overrides it by name).
+    weight: ClassVar[float] = 1.0
+
+    @abstractmethod
+    def match(self, query: SignalQuery) -> list[SignalMatch]:
+        """Photos matching ``query.text``, best first."""
 
 
 @dataclass

@@ -196,8 +196,26 @@ def _migrate_one(conn: Any) -> bool:
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version >= len(MIGRATIONS):
         return True
-    for statement in MIGRATIONS[version].split(";"):
-        if statement.strip():
-            conn.execute(statement)
+    for statement in statements(MIGRATIONS[version]):
+        conn.execute(statement)
     conn.execute(f"PRAGMA user_version={version + 1}")
     return False
+
+
+def statements(script: str) -> list[str]:
+    """The SQL statements of a migration, split at each ``;`` that ends a complete statement
+    (so a trigger's ``BEGIN ... ; ... END`` stays whole). ``executescript`` would do the
+    splitting but commits first, which would break the migration's transaction."""
+    import sqlite3
+
+    out: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                out.append(pending.strip())
+            pending = ""
+    if pending.strip(" \n;"):
+        out.append(pending.strip())
+    return out

@@ -27,10 +27,12 @@ from typing import Any
 import pluggy
 from huisou.core import hookspecs
 from huisou.core.errors import PluginError
+from huisou.core.fields import BUILTIN_FIELDS, Field, FieldError, declare
 from huisou.core.interfaces import (
     EmbeddingBackend,
     MediaSource,
     MetadataExtractor,
+    SearchSignal,
     VectorStore,
 )
 from huisou.core.models import ModelHost
@@ -284,6 +286,78 @@ class PluginHost(ModelHost):
 
         return [obj for _plugin, obj in self._collect("register_metadata_extractors", check)]
 
+    def fields(self) -> dict[str, Field]:
+        """Every field by name: the built-ins, then those plugins declare. A plugin that
+        declares a built-in's name, or a name another plugin declared with another type, is
+        reported and its declaration ignored (the same declaration twice is fine)."""
+        if "fields" in self._cache:
+            return self._cache["fields"]
+        fields = {f.name: f for f in BUILTIN_FIELDS}
+        for impl in self._impls("register_fields"):
+
+            def register(
+                name: Any, type: Any, description: Any = "", *, fulltext: Any = False,
+                _plugin: str = impl.plugin_name,
+            ) -> None:
+                self._declare(fields, _plugin, name, type, description, fulltext)
+
+            try:
+                impl.function(**{arg: register for arg in impl.argnames})
+            except Exception as exc:
+                self._problem(impl.plugin_name, "register_fields", f"raised {exc}")
+        self._cache["fields"] = fields
+        return fields
+
+    def _declare(self, fields: dict[str, Field], plugin: str, name: Any, type_: Any,
+                 description: Any, fulltext: Any) -> None:
+        try:
+            field_ = declare(name, type_, description, fulltext=fulltext, owner=plugin)
+        except FieldError as exc:
+            self._problem(plugin, "register_fields", str(exc))
+            return
+        earlier = fields.get(field_.name)
+        if earlier is None:
+            fields[field_.name] = field_
+        elif earlier.builtin or earlier.type != field_.type:
+            self._problem(
+                plugin, "register_fields",
+                f"field {field_.name!r} ({field_.type}) is already declared by "
+                f"{earlier.owner!r} as {earlier.type}; this declaration is ignored",
+            )
+
+    def search_signals(self) -> list[SearchSignal]:
+        """Registered search signal instances (names unique: a clash is reported)."""
+        if "search_signals" in self._cache:
+            return self._cache["search_signals"]
+
+        def check(obj: Any) -> str | None:
+            if not isinstance(obj, SearchSignal):
+                return f"registered {obj!r}, which is not a SearchSignal instance"
+            if not isinstance(getattr(obj, "name", None), str):
+                return f"{type(obj).__name__} has no string name"
+            return None
+
+        seen: set[str] = set()
+        signals = []
+        for plugin, obj in self._collect("register_search_signals", check):
+            if obj.name in seen:
+                self._problem(plugin, "register_search_signals",
+                              f"signal {obj.name!r} is already registered; ignored")
+                continue
+            seen.add(obj.name)
+            signals.append(obj)
+        self._cache["search_signals"] = signals
+        return signals
+
+    def report_once(self, plugin: str, hook: str | None, message: str) -> None:
+        """Report a plugin's problem once per process (an undeclared field key is met on
+        every photo; saying it once is enough)."""
+        key = (plugin, hook, message)
+        reported = self._cache.setdefault("reported-once", set())
+        if key not in reported:
+            reported.add(key)
+            self._problem(plugin, hook, message)
+
     def tui_panels(self) -> list[tuple[str, Callable[..., Any]]]:
         """Extra TUI panels as ``(name, factory)``."""
         panels: list[tuple[str, Callable[..., Any]]] = []
@@ -363,6 +437,12 @@ class PluginHost(ModelHost):
 
     def after_index(self, run: Any, summary: Any) -> None:
         self._call_each("after_index", run=run, summary=summary)
+
+    def items_moved(self, run: Any, moves: list[tuple[str, str]]) -> None:
+        self._call_each("items_moved", run=run, moves=moves)
+
+    def items_removed(self, run: Any, paths: list[str]) -> None:
+        self._call_each("items_removed", run=run, paths=paths)
 
     def on_index_error(self, run: Any, error: BaseException) -> None:
         self._call_each("on_index_error", run=run, error=error)

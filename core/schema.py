@@ -2,7 +2,8 @@
 
 Kept apart from :mod:`huisou.core.catalog` (which reads and writes) so the schema's history
 reads in one place. Rules: never edit a released migration, append a new one (a library
-records how far it got in ``PRAGMA user_version``); statements are separated by ``;``.
+records how far it got in ``PRAGMA user_version``); statements are separated by ``;`` (a
+trigger body's own ``;`` are kept: statements are split where SQLite says one is complete).
 """
 
 from __future__ import annotations
@@ -83,6 +84,53 @@ MIGRATIONS: tuple[str, ...] = (
               IN ('ModelNotAvailable', 'InvalidModelDir', 'Fail', 'InvalidArgument',
                   'InvalidGraph', 'NoSuchFile', 'RuntimeException'));
     """,
+    # 4: plugin-declared fields (issue 13). ``fields`` records each declaration seen, so a
+    # library still describes values whose plugin was uninstalled. ``field_values`` holds one
+    # row per value (several for tags); ``value`` has no type affinity, so ints compare as
+    # ints and text as text; geo keeps the longitude in ``lon``. ``field_text`` is an FTS5
+    # index of every text value with the trigram tokenizer: substring search that works for
+    # Chinese (no word segmentation needed) and for partial English words. ``extractions``
+    # records which extractor version saw each photo, so a new or upgraded extractor runs on
+    # old photos without re-embedding them; ``depends_sig`` is the stat of a photo's sidecar
+    # files, so an edited sidecar re-extracts fields.
+    """
+    CREATE TABLE fields (
+        name TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        fulltext INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE field_values (
+        id INTEGER PRIMARY KEY,
+        item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        field TEXT NOT NULL,
+        seq INTEGER NOT NULL DEFAULT 0,
+        value,
+        lon REAL,
+        provider TEXT NOT NULL,
+        UNIQUE (item_id, field, seq)
+    );
+    CREATE INDEX field_values_by_value ON field_values (field, value);
+    CREATE VIRTUAL TABLE field_text USING fts5(
+        value, content='field_values', content_rowid='id', tokenize='trigram'
+    );
+    CREATE TRIGGER field_values_text_added AFTER INSERT ON field_values
+    WHEN typeof(new.value) = 'text' BEGIN
+        INSERT INTO field_text (rowid, value) VALUES (new.id, new.value);
+    END;
+    CREATE TRIGGER field_values_text_removed AFTER DELETE ON field_values
+    WHEN typeof(old.value) = 'text' BEGIN
+        INSERT INTO field_text (field_text, rowid, value) VALUES ('delete', old.id, old.value);
+    END;
+    CREATE TABLE extractions (
+        item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        extractor TEXT NOT NULL,
+        version TEXT NOT NULL,
+        PRIMARY KEY (item_id, extractor)
+    ) WITHOUT ROWID;
+    ALTER TABLE items ADD COLUMN depends_sig TEXT;
+    """,
 )
 
 METADATA_COLUMNS = (
@@ -112,4 +160,5 @@ ITEM_COLUMNS = (
     *METADATA_COLUMNS,
     "group_key",
     "updated_at",
+    "depends_sig",
 )

@@ -271,6 +271,14 @@ class Recorder:
     def on_index_error(self, run, error):
         self._add("on_index_error", error)
 
+    @hookimpl
+    def items_moved(self, run, moves):
+        self._add("items_moved", list(moves))
+
+    @hookimpl
+    def items_removed(self, run, paths):
+        self._add("items_removed", list(paths))
+
     def named(self, name: str) -> list[Any]:
         return [value for hook, value, _ in self.calls if hook == name]
 
@@ -350,3 +358,71 @@ def test_memory_store_location_is_per_library(tmp_path):
     a.upsert([1], [[1.0, 0, 0, 0]])
     assert b.count() == 0
 
+
+
+def test_hook_items_moved(library, recorder, photo_folder):
+    index(library, photo_folder)
+    old = photo_folder / "red.jpg"
+    new = photo_folder / "renamed-red.jpg"
+    old.rename(new)
+    summary = index(library, photo_folder)[-1]
+    assert summary.moved == 1
+    assert recorder.named("items_moved") == [[(str(old), str(new))]]
+    assert recorder.named("items_removed") == []  # a move is not a removal
+
+
+def test_hook_items_removed(library, recorder, photo_folder):
+    index(library, photo_folder)
+    gone = photo_folder / "red.jpg"
+    gone.unlink()
+    summary = index(library, photo_folder)[-1]
+    assert summary.removed == 1
+    assert recorder.named("items_removed") == [[str(gone)]]
+    assert library.catalog.item_by_path(str(gone)) is None
+
+
+def test_hook_register_fields(huisou_host, register_plugin):
+    class Plugin:
+        @hookimpl
+        def register_fields(self, register):
+            register("rating", "int", "Stars from 0 to 5")
+            register("caption", "text", "What the photo shows", fulltext=True)
+            register("Bad Name", "int")
+            register("size", "int", "clashes with a built-in")
+            register("mood", "colour")
+
+    register_plugin(Plugin(), name="fields-plugin")
+    fields = huisou_host.fields()
+    assert fields["rating"].type == "int" and fields["rating"].owner == "fields-plugin"
+    assert fields["caption"].fulltext and not fields["caption"].builtin
+    assert fields["taken_at"].builtin and fields["taken_at"].type == "datetime"
+    assert "Bad Name" not in fields and "mood" not in fields
+    assert fields["size"].owner == "huisou"
+    problems = [str(p) for p in huisou_host.problems if p.plugin == "fields-plugin"]
+    assert len(problems) == 3
+    assert any("'Bad Name'" in p for p in problems)
+    assert any("'size'" in p and "already declared" in p for p in problems)
+    assert any("'colour'" in p for p in problems)
+
+
+def test_hook_register_search_signals(huisou_host, register_plugin):
+    from huisou.core.interfaces import SearchSignal, SignalMatch
+
+    class Everything(SearchSignal):
+        name = "everything"
+
+        def match(self, query):
+            return [SignalMatch(1, 1.0, query.text)]
+
+    class Plugin:
+        @hookimpl
+        def register_search_signals(self, register):
+            register(Everything())
+            register(Everything())  # the same name twice: reported, kept once
+            register("not a signal")
+
+    register_plugin(Plugin(), name="signals-plugin")
+    signals = huisou_host.search_signals()
+    assert [type(s) for s in signals] == [Everything]
+    problems = [str(p) for p in huisou_host.problems if p.plugin == "signals-plugin"]
+    assert len(problems) == 2
