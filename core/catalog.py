@@ -39,6 +39,10 @@ class SourceRecord:
         }
 
 
+#: Metadata columns only decoding knows: a re-extraction without decoding keeps them.
+_DECODE_COLUMNS = frozenset({"width", "height", "format", "orientation"})
+
+
 def iso_time(epoch: float | None) -> str | None:
     """An instant as ISO 8601 with the local UTC offset: the one time format of all JSON."""
     if epoch is None:
@@ -281,6 +285,7 @@ class Catalog:
         error: str | None = None,
         group_key: str | None = None,
         metadata: dict[str, Any] | None = None,
+        depends_sig: str | None = None,
     ) -> int:
         """Insert or update an item by path; returns its id. Call inside a transaction."""
         folder, name = split_path(path)
@@ -297,6 +302,7 @@ class Catalog:
             "error": error,
             "group_key": group_key,
             "updated_at": time.time(),
+            "depends_sig": depends_sig,
             **meta,
         }
         cols = list(values)
@@ -338,6 +344,60 @@ class Catalog:
             f"UPDATE items SET source_id=?, path={db.TEXT}, folder={db.TEXT}, name={db.TEXT}, "
             "size=?, mtime_ns=?, content_hash=COALESCE(?, content_hash), updated_at=? WHERE id=?",
             (source_id, path, folder, name, size, mtime_ns, content_hash, time.time(), item_id),
+        )
+
+    def update_metadata(
+        self, item_id: int, metadata: dict[str, Any], depends_sig: str | None
+    ) -> None:
+        """Re-extracted metadata of an unchanged photo (a sidecar or an extractor changed):
+        the columns extractors fill, except what only decoding tells (size, format)."""
+        cols = [c for c in METADATA_COLUMNS if c not in _DECODE_COLUMNS]
+        self.conn.execute(
+            f"UPDATE items SET {', '.join(f'{c}=?' for c in cols)}, depends_sig=?, "
+            "updated_at=? WHERE id=?",
+            [*(metadata.get(c) for c in cols), depends_sig, time.time(), item_id],
+        )
+
+    def depends_sigs(self) -> dict[str, str]:
+        """``path -> signature of its sidecar files`` for the items that have sidecars."""
+        rows = self.conn.execute("SELECT path, depends_sig FROM items WHERE depends_sig IS NOT NULL")
+        return {r[0]: r[1] for r in rows}
+
+    def record_extractions(self, item_id: int, versions: dict[str, str]) -> None:
+        """Remember which extractor versions saw this photo (see :meth:`stale_extractions`)."""
+        self.conn.executemany(
+            "INSERT INTO extractions (item_id, extractor, version) VALUES (?, ?, ?) "
+            "ON CONFLICT(item_id, extractor) DO UPDATE SET version=excluded.version",
+            [(item_id, name, version) for name, version in versions.items()],
+        )
+
+    def stale_extractions(self, active: dict[str, str]) -> dict[int, set[str]]:
+        """``id -> names of active extractors`` that have not seen this indexed photo at their
+        current version: new extractors, upgraded ones. One pass in SQLite."""
+        if not active:
+            return {}
+        pairs = ",".join("(?, ?)" for _ in active)
+        rows = self.conn.execute(
+            f"WITH active(extractor, version) AS (VALUES {pairs}) "
+            "SELECT i.id, a.extractor FROM items i CROSS JOIN active a "
+            "WHERE i.status = 'indexed' AND NOT EXISTS (SELECT 1 FROM extractions e "
+            "WHERE e.item_id = i.id AND e.extractor = a.extractor AND e.version = a.version)",
+            [value for pair in active.items() for value in pair],
+        )
+        stale: dict[int, set[str]] = {}
+        for item_id, name in rows:
+            stale.setdefault(int(item_id), set()).add(name)
+        return stale
+
+    def state(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM library_state WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_state(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO library_state (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
         )
 
     def delete_items(self, ids: Sequence[int]) -> None:

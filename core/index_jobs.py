@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 from huisou.core import content_hash as hashing
 from huisou.core.content_hash import HashLookup, algorithm_of, canonical, content_hashes
 from huisou.core.errors import MediaError, ModelError, NotAnImage, UnsupportedMedia
-from huisou.core.interfaces import MediaItem, MediaSource
+from huisou.core.extraction import Contribution
+from huisou.core.interfaces import (
+    SOURCE_PRIORITY,
+    DecodedImage,
+    MediaItem,
+    MediaSource,
+    MetadataExtractor,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     from huisou.core.library import Library
@@ -35,14 +42,35 @@ class Job:
     #: False when the file is known unchanged but lacks a vector for this model: same bytes
     #: must then still be embedded, not recorded as "unchanged".
     skip_if_same: bool = True
+    #: Signature of the item's sidecar files (``MediaItem.depends_on``), stored with it.
+    depends_sig: str | None = None
+    #: Set for an unchanged, embedded photo whose fields must be extracted again (a sidecar
+    #: changed, an extractor is new or upgraded): the names of the image extractors to run
+    #: (byte extractors always run). Nothing is embedded again.
+    refresh: frozenset[str] | None = None
 
 
 @dataclass
 class Prepared:
     job: Job
     content_hash: str
-    metadata: dict[str, Any]
+    #: What the source and the byte extractors said; image extractors add theirs after the
+    #: batch is embedded (they may use the vector), then :func:`extraction.merge` decides.
+    contributions: list[Contribution]
+    #: Width, height, format and orientation as decoded.
+    decoded_metadata: dict[str, Any]
     prepared: Any
+    #: The decoded image, kept only when an image extractor will read it.
+    decoded: DecodedImage | None = None
+
+
+@dataclass
+class Refreshed:
+    """An unchanged photo read again for its fields only (see ``Job.refresh``)."""
+
+    job: Job
+    contributions: list[Contribution]
+    decoded: DecodedImage | None = None
 
 
 @dataclass
@@ -140,8 +168,58 @@ def _size_now(fh: Any) -> int:
         return 0
 
 
+@dataclass(frozen=True)
+class Extractors:
+    """The run's extractors, split by what they read, and the decode size they need."""
+
+    by_bytes: tuple[MetadataExtractor, ...]
+    by_image: tuple[MetadataExtractor, ...]
+    size_hint: int
+
+    @classmethod
+    def of(cls, extractors: list[MetadataExtractor], backend_size: int) -> Extractors:
+        by_image = tuple(e for e in extractors if e.image_size > 0)
+        by_bytes = tuple(e for e in extractors if e not in by_image)
+        size = max([backend_size, *(e.image_size for e in by_image)])
+        return cls(by_bytes, by_image, size)
+
+    def versions(self) -> dict[str, str]:
+        return {e.name: str(e.version) for e in (*self.by_bytes, *self.by_image)}
+
+
+def source_contribution(job: Job) -> list[Contribution]:
+    """The fields the source attached to the item, at the source's priority."""
+    if not job.item.fields:
+        return []
+    return [Contribution(f"source:{job.source.type_id}", SOURCE_PRIORITY, job.item.fields)]
+
+
+def _byte_contributions(job: Job, data: bytes, extractors: Extractors) -> list[Contribution]:
+    out = source_contribution(job)
+    for extractor in extractors.by_bytes:
+        try:
+            values = extractor.extract(job.item, io.BytesIO(data)) or {}
+        except Exception:  # an extractor bug costs metadata, never the photo
+            continue
+        out.append(Contribution(extractor.name, extractor.priority, values))
+    return out
+
+
+def _kept(decoded: DecodedImage, needed: int) -> DecodedImage:
+    """The decoded image reduced to what the image extractors need: it waits in memory until
+    its batch is embedded, and a draft decode may be twice as large as asked."""
+    factor = min(decoded.image.size) // max(needed, 1)
+    if factor >= 2:
+        decoded.image = decoded.image.reduce(factor)
+    return decoded
+
+
 def process_job(
-    library: Library, job: Job, gone: HashLookup, size_hint: int, budget: ReadBudget
+    library: Library,
+    job: Job,
+    gone: HashLookup,
+    extractors: Extractors,
+    budget: ReadBudget,
 ) -> Any:
     """Read, hash, decode, extract metadata and preprocess one file (on a pool thread).
 
@@ -157,6 +235,8 @@ def process_job(
         with job.source.open(job.item) as fh:
             held = budget.acquire(_size_now(fh) or job.item.size)
             data = read_photo(fh, job.item.size)
+        if job.refresh is not None:
+            return _refresh(library, job, data, extractors)
         algorithms = set(gone.algorithms) if job.allow_move else set()
         if job.old_hash is not None:
             algorithms.add(algorithm_of(job.old_hash))
@@ -169,23 +249,15 @@ def process_job(
             return MoveCandidate(job, digest, gone_id)
         if not data:
             raise MediaError("empty file (0 bytes)")
-        decoded = host.load_image(job.item, io.BytesIO(data), size_hint)
+        decoded = host.load_image(job.item, io.BytesIO(data), extractors.size_hint)
         if decoded is None:
             raise UnsupportedMedia("no decoder installed for this file format")
-        metadata: dict[str, Any] = {}
-        for extractor in host.metadata_extractors():
-            try:
-                metadata.update(extractor.extract(job.item, io.BytesIO(data)) or {})
-            except Exception:  # an extractor bug costs metadata, never the photo
-                continue
-        metadata.update(
-            width=decoded.width,
-            height=decoded.height,
-            format=decoded.format,
-            orientation=decoded.orientation,
-        )
+        contributions = _byte_contributions(job, data, extractors)
+        shape = {"width": decoded.width, "height": decoded.height, "format": decoded.format,
+                 "orientation": decoded.orientation}
         prepared = backend.prepare_image(decoded.image)
-        return Prepared(job, digest, metadata, prepared)
+        kept = _kept(decoded, extractors.size_hint) if extractors.by_image else None
+        return Prepared(job, digest, contributions, shape, prepared, kept)
     except MediaError as exc:
         return Failed(job, digest, exc.status, str(exc))
     except ModelError:
@@ -198,3 +270,16 @@ def process_job(
         return Failed(job, digest, "unreadable", f"{type(exc).__name__}: {exc}")
     finally:
         budget.release(held)
+
+
+def _refresh(library: Library, job: Job, data: bytes, extractors: Extractors) -> Refreshed:
+    """Fields only, for an unchanged photo: byte extractors, and a decode only when one of
+    its stale extractors reads pixels."""
+    contributions = _byte_contributions(job, data, extractors)
+    decoded = None
+    if job.refresh:
+        try:
+            decoded = library.host.load_image(job.item, io.BytesIO(data), extractors.size_hint)
+        except MediaError:
+            decoded = None  # it decoded when it was embedded; its byte fields still count
+    return Refreshed(job, contributions, decoded)

@@ -12,6 +12,8 @@ that item's row, so its vectors are kept and nothing is re-embedded.
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 from collections import deque
@@ -20,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from huisou.core import field_store
 from huisou.core.catalog import SourceRecord
 from huisou.core.content_hash import HashLookup
 from huisou.core.errors import MediaError
@@ -32,19 +35,26 @@ from huisou.core.events import (
     ScanStarted,
     SourceWarning,
 )
+from huisou.core.exclude import ExcludeRules
+from huisou.core.extraction import Contribution, merge, with_file_time
 from huisou.core.index_jobs import (
+    Extractors,
     Failed,
     Job,
     MoveCandidate,
     Prepared,
     ReadBudget,
+    Refreshed,
     Same,
     process_job,
+    source_contribution,
 )
 from huisou.core.interfaces import IndexRun, MediaItem, MediaSource
 from huisou.core.library import Library
 
 FAILED_STATUSES = ("unreadable", "unsupported", "skipped")
+#: ``library_state`` key: the extractor versions of the last complete run.
+EXTRACTORS_STATE = "extractors"
 
 
 @dataclass
@@ -77,6 +87,14 @@ class Indexer:
         self.retry_failed = retry_failed
         self.batch_size = batch_size or library.config.batch_size
         self.threads = threads or library.config.effective_threads
+        self.extractors = Extractors.of(
+            library.host.metadata_extractors(), library.backend.image_size
+        )
+        self._stale: dict[int, set[str]] = {}
+        self._sidecars: dict[str, str] = {}
+
+    def _extractors_signature(self) -> str:
+        return json.dumps(sorted(self.extractors.versions().items()))
 
     # -- scan and diff -----------------------------------------------------------------------
 
@@ -92,13 +110,17 @@ class Indexer:
         plan = _Plan()
         embedded = catalog.embedded_ids(model)
         known = catalog.stat_index()
+        self._sidecars = catalog.depends_sigs()
+        if catalog.state(EXTRACTORS_STATE) != self._extractors_signature():
+            self._stale = catalog.stale_extractions(self.extractors.versions())
         seen: set[str] = set()
         complete: set[int] = set()
         unreadable: list[str] = []
         for record, source in self.sources:
+            excludes = ExcludeRules.of_options(source.root, record.options)
             try:
                 for item in source.scan(self.cancel):
-                    if item.path in seen:
+                    if item.path in seen or (excludes and excludes.rule_for(item.path)):
                         continue  # an earlier, overlapping source of this run has it
                     seen.add(item.path)
                     self._classify(plan, record.id, source, item, known.get(item.path), embedded)
@@ -129,17 +151,25 @@ class Indexer:
         previous: tuple[int, int, int, str, int | None] | None,
         embedded: set[int],
     ) -> None:
-        """New, changed, unchanged, failed before, or known but not embedded by this model."""
+        """New, changed, unchanged, failed before, or known but not embedded by this model.
+        An unchanged photo whose sidecars changed, or that a new or upgraded extractor has not
+        seen, is read again for its fields only."""
+        sig = depends_signature(item.depends_on)
         if previous is None:
             plan.new += 1
-            plan.jobs.append(Job(source_id, source, item))
+            plan.jobs.append(Job(source_id, source, item, depends_sig=sig))
             return
         item_id, size, mtime_ns, status, _owner = previous
         if size != item.size or mtime_ns != item.mtime_ns:
             plan.changed += 1
-            plan.jobs.append(Job(source_id, source, item, old_id=item_id))
+            plan.jobs.append(Job(source_id, source, item, old_id=item_id, depends_sig=sig))
         elif status == "indexed" and item_id in embedded:
             plan.unchanged += 1
+            stale = self._stale.get(item_id)
+            if stale or sig != self._sidecars.get(item.path):
+                images = {e.name for e in self.extractors.by_image}
+                plan.jobs.append(Job(source_id, source, item, old_id=item_id, depends_sig=sig,
+                                     refresh=frozenset((stale or set()) & images)))
         elif status in FAILED_STATUSES and not self.retry_failed:
             plan.skipped += 1
         else:
@@ -167,6 +197,8 @@ class Indexer:
         )
         summary = Finished()
         library.host.before_index(run)
+        with catalog.transaction() as conn:
+            field_store.record_declarations(conn, library.host.fields().values())
         try:
             yield ScanStarted(run.sources)
             plan: _Plan | None = None
@@ -189,6 +221,7 @@ class Indexer:
                     for record, _ in self.sources:
                         catalog.mark_source_indexed(record.id)
                     catalog.mark_model_complete(model)
+                    catalog.set_state(EXTRACTORS_STATE, self._extractors_signature())
         except BaseException as exc:
             if not isinstance(exc, GeneratorExit):
                 library.host.on_index_error(run, exc)
@@ -211,7 +244,6 @@ class Indexer:
                 job.old_hash = old_hashes.get(job.old_id)
         gone = HashLookup(catalog.content_hashes(plan.gone))
         claimed: set[int] = set()
-        size_hint = self.library.backend.image_size
         total = len(plan.jobs)
         done = 0
         batch: list[Any] = []
@@ -224,7 +256,7 @@ class Indexer:
                 while jobs or pending:
                     while jobs and len(pending) < window:
                         job = jobs.popleft()
-                        args = (self.library, job, gone, size_hint, budget)
+                        args = (self.library, job, gone, self.extractors, budget)
                         pending.append(pool.submit(process_job, *args))
                     result = pending.popleft().result()
                     if isinstance(result, MoveCandidate):
@@ -268,23 +300,30 @@ class Indexer:
         model = library.backend.model_fingerprint
         prepared = [r for r in batch if isinstance(r, Prepared)]
         vectors = library.backend.embed_images([r.prepared for r in prepared]) if prepared else None
+        merged = [
+            self._merged(r.job, r.contributions, r.decoded, vectors[i], self.extractors.by_image)
+            for i, r in enumerate(prepared)
+        ]
         failures: list[tuple[str, str, str]] = []
-        with catalog.transaction():
+        with catalog.transaction() as conn:
             ids: list[int] = []
-            for result in prepared:
+            for result, (metadata, fields) in zip(prepared, merged, strict=True):
                 job = result.job
-                ids.append(
-                    catalog.upsert_item(
-                        source_id=job.source_id,
-                        path=job.item.path,
-                        size=job.item.size,
-                        mtime_ns=job.item.mtime_ns,
-                        status="indexed",
-                        content_hash=result.content_hash,
-                        group_key=job.item.group,
-                        metadata=result.metadata,
-                    )
+                item_id = catalog.upsert_item(
+                    source_id=job.source_id,
+                    path=job.item.path,
+                    size=job.item.size,
+                    mtime_ns=job.item.mtime_ns,
+                    status="indexed",
+                    content_hash=result.content_hash,
+                    group_key=job.item.group,
+                    metadata={**metadata, **result.decoded_metadata},
+                    depends_sig=job.depends_sig,
                 )
+                field_store.replace_values(conn, item_id, fields)
+                catalog.record_extractions(item_id, self.extractors.versions())
+                ids.append(item_id)
+            self._write_refreshed([r for r in batch if isinstance(r, Refreshed)])
             if ids:
                 store.upsert(ids, vectors)
                 catalog.mark_embedded(ids, model)
@@ -349,6 +388,63 @@ class Indexer:
             failed=summary.failed,
         )
 
+    def _merged(
+        self,
+        job: Job,
+        contributions: list[Contribution],
+        decoded: Any,
+        vector: Any,
+        image_extractors: Sequence[Any],
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Built-in metadata and plugin fields of one photo, image extractors included."""
+        host = self.library.host
+        everything = list(contributions)
+        if decoded is not None:
+            for extractor in image_extractors:
+                try:
+                    values = extractor.extract_image(job.item, decoded, vector) or {}
+                except Exception as exc:  # costs that extractor's fields, never the photo
+                    host.report_once(extractor.name, "extract_image",
+                                     f"raised {type(exc).__name__}: {exc}")
+                    continue
+                everything.append(Contribution(extractor.name, extractor.priority, values))
+        result = merge(host, everything, host.fields())
+        with_file_time(result.metadata, job.item)
+        return result.metadata, result.fields
+
+    def _write_refreshed(self, refreshed: list[Refreshed]) -> None:
+        """Store the fields of unchanged photos read again (inside the batch transaction):
+        only the values of the providers that ran are replaced."""
+        if not refreshed:
+            return
+        library = self.library
+        catalog = library.catalog
+        by_name = {e.name: e for e in self.extractors.by_image}
+        vectors = self._stored_vectors([r.job.old_id for r in refreshed if r.job.refresh])
+        for result in refreshed:
+            job = result.job
+            chosen = [by_name[name] for name in sorted(job.refresh or ())]
+            metadata, fields = self._merged(job, result.contributions, result.decoded,
+                                            vectors.get(job.old_id), chosen)
+            providers = [c.provider for c in source_contribution(job)]
+            providers += [e.name for e in (*self.extractors.by_bytes, *chosen)]
+            catalog.update_metadata(job.old_id, metadata, job.depends_sig)
+            field_store.replace_values(catalog.conn, job.old_id, fields, providers=providers)
+            versions = self.extractors.versions()
+            catalog.record_extractions(job.old_id, {p: versions[p] for p in providers
+                                                    if p in versions})
+
+    def _stored_vectors(self, ids: list[int]) -> dict[int, Any]:
+        """The stored vectors of ``ids`` (image extractors of refreshed photos get them),
+        or none when the store cannot return vectors."""
+        if not ids:
+            return {}
+        try:
+            found, matrix = self.library.store.fetch(ids)
+        except NotImplementedError:
+            return {}
+        return {int(i): matrix[row] for row, i in enumerate(found)}
+
     def _remove_gone(self, plan: _Plan, summary: Finished, run: IndexRun) -> None:
         if not plan.gone:
             return
@@ -364,3 +460,19 @@ class Indexer:
 def index(library: Library, **kwargs: Any) -> Iterator[Event]:
     """Convenience: ``for event in index(library): ...``."""
     return Indexer(library, **kwargs).run()
+
+
+def depends_signature(paths: Sequence[str]) -> str | None:
+    """Size and modification time of each sidecar file, so an edited sidecar is noticed by
+    a ``stat`` alone (``-`` for one that is missing)."""
+    if not paths:
+        return None
+    parts = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            parts.append("-")
+            continue
+        parts.append(f"{st.st_size}:{st.st_mtime_ns}")
+    return "|".join(parts)

@@ -92,7 +92,9 @@ MIGRATIONS: tuple[str, ...] = (
     # Chinese (no word segmentation needed) and for partial English words. ``extractions``
     # records which extractor version saw each photo, so a new or upgraded extractor runs on
     # old photos without re-embedding them; ``depends_sig`` is the stat of a photo's sidecar
-    # files, so an edited sidecar re-extracts fields.
+    # files, so an edited sidecar re-extracts fields. ``library_state`` remembers small facts
+    # between runs (the extractor versions of the last complete run: unchanged, no photo is
+    # checked for missing extractions).
     """
     CREATE TABLE fields (
         name TEXT PRIMARY KEY,
@@ -130,6 +132,7 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (item_id, extractor)
     ) WITHOUT ROWID;
     ALTER TABLE items ADD COLUMN depends_sig TEXT;
+    CREATE TABLE library_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
 )
 

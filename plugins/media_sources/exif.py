@@ -6,8 +6,9 @@ damaged files; Pillow reads EXIF where exifread raises or finds none (AVIF, for 
 exception from either library ever leaves :meth:`ExifExtractor.extract`.
 
 Rules (the catalog shows "unknown" rather than a made-up value):
-- taken-at: ``DateTimeOriginal``, then ``DateTimeDigitized``, then IFD0 ``DateTime``, then the
-  file's modification time; ``taken_at_source`` names which. Implausible but valid dates (a
+- taken-at: ``DateTimeOriginal``, then ``DateTimeDigitized``, then IFD0 ``DateTime``;
+  ``taken_at_source`` names which. Without any, core uses the file's modification time, but
+  only when no other plugin gave a date (:mod:`huisou.core.extraction`). Implausible but valid dates (a
   camera clock set to 2099) are kept: dropping the photo's date would hide it from date
   filters altogether.
 - GPS: decimal degrees, S and W negative; both coordinates and both references must be present
@@ -201,18 +202,13 @@ class _PillowTags:
         return _legal_orientation(self.ifd0.get(0x0112))
 
 
-def _file_time(item: MediaItem) -> str | None:
-    try:
-        moment = dt.datetime.fromtimestamp(item.mtime_ns / 1e9)
-    except (OverflowError, OSError, ValueError):
-        return None
-    return moment.replace(microsecond=0).isoformat(timespec="seconds")
-
-
 class ExifExtractor(MetadataExtractor):
     """taken-at (and its source), GPS, camera make/model and orientation from EXIF."""
 
     name: ClassVar[str] = "exif"
+    #: Below other extractors' default: a plugin that reads XMP or a sidecar knows better
+    #: than the camera's clock, and the file time is core's last resort, not EXIF's.
+    priority: ClassVar[int] = 10
 
     def extract(self, item: MediaItem, fp: BinaryIO) -> Metadata:
         factories: list[Any] = [_ExifreadTags, _PillowTags]
@@ -251,10 +247,6 @@ class ExifExtractor(MetadataExtractor):
         taken = first(lambda r: r.date())
         if taken:
             out["taken_at"], out["taken_at_source"] = taken
-        else:
-            mtime = _file_time(item)
-            if mtime:
-                out["taken_at"], out["taken_at_source"] = mtime, "file mtime"
         gps = first(lambda r: r.gps())
         if gps:
             out["gps_lat"], out["gps_lon"] = gps

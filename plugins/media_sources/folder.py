@@ -37,16 +37,15 @@ drive must not look like "all photos deleted").
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import os
-import re
 import threading
 from collections.abc import Iterator
 from typing import Any, BinaryIO, ClassVar
 
 from huisou import hookimpl
 from huisou.core.errors import HuisouError, MediaError, NotAnImage
+from huisou.core.exclude import ExcludeRules
 from huisou.core.interfaces import MediaItem, MediaSource, OptionSpec
 from huisou.core.regular_files import open_regular
 
@@ -77,10 +76,6 @@ NON_PHOTO_EXTENSIONS = frozenset(
 )
 
 
-def _compile_globs(patterns: list[str]) -> list[tuple[str, re.Pattern[str]]]:
-    return [(p, re.compile(fnmatch.translate(p))) for p in patterns if p]
-
-
 class FolderSource(MediaSource):
     """Photos under a local folder, found by a stat-only recursive walk."""
 
@@ -101,10 +96,7 @@ class FolderSource(MediaSource):
         self.include_hidden = bool(options.get("include_hidden", False))
         self.all_files = bool(options.get("all_files", False))
         self.follow_outside_links = bool(options.get("follow_outside_links", False))
-        exclude = options.get("exclude") or []
-        if isinstance(exclude, str):
-            exclude = [exclude]
-        self._globs = _compile_globs([str(p) for p in exclude])
+        self._excludes = ExcludeRules.of_options(self.root, options)
 
     # -- roots ---------------------------------------------------------------------------------
 
@@ -149,10 +141,7 @@ class FolderSource(MediaSource):
     # -- rules (shared by the walk and by explain_exclusion) ---------------------------------
 
     def _glob_rule(self, rel: str, name: str, is_dir: bool) -> str | None:
-        for pattern, regex in self._globs:
-            if regex.match(rel) or regex.match(name) or (is_dir and regex.match(rel + "/")):
-                return f"exclude glob {pattern!r}"
-        return None
+        return self._excludes.match(rel, name, is_dir=is_dir)
 
     def dir_rule(self, name: str, rel: str) -> str | None:
         """Why the folder ``name`` (at ``rel`` under the root) is skipped, or None."""
