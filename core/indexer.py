@@ -92,6 +92,7 @@ class Indexer:
         )
         self._stale: dict[int, set[str]] = {}
         self._sidecars: dict[str, str] = {}
+        self._extract_pool: ThreadPoolExecutor | None = None
 
     def _extractors_signature(self) -> str:
         return json.dumps(sorted(self.extractors.versions().items()))
@@ -251,7 +252,9 @@ class Indexer:
         pending: deque[Future[Any]] = deque()
         jobs = deque(plan.jobs)
         budget = ReadBudget()  # photo bytes held by all decode threads together
-        with ThreadPoolExecutor(self.threads, thread_name_prefix="huisou-decode") as pool:
+        with ThreadPoolExecutor(self.threads, thread_name_prefix="huisou-decode") as pool, \
+                ThreadPoolExecutor(self.threads, thread_name_prefix="huisou-extract") as extract:
+            self._extract_pool = extract if self.extractors.by_image else None
             try:
                 while jobs or pending:
                     while jobs and len(pending) < window:
@@ -300,10 +303,12 @@ class Indexer:
         model = library.backend.model_fingerprint
         prepared = [r for r in batch if isinstance(r, Prepared)]
         vectors = library.backend.embed_images([r.prepared for r in prepared]) if prepared else None
-        merged = [
-            self._merged(r.job, r.contributions, r.decoded, vectors[i], self.extractors.by_image)
+        merged = self._merge_all([
+            (r.job, r.contributions, r.decoded, vectors[i], self.extractors.by_image)
             for i, r in enumerate(prepared)
-        ]
+        ])
+        for result in prepared:
+            result.decoded = None  # the pixels are no longer needed: free them now
         failures: list[tuple[str, str, str]] = []
         with catalog.transaction() as conn:
             ids: list[int] = []
@@ -388,6 +393,14 @@ class Indexer:
             failed=summary.failed,
         )
 
+    def _merge_all(self, work: list[tuple[Any, ...]]) -> list[tuple[dict, dict]]:
+        """:meth:`_merged` for each photo of a batch; on the extract pool when image extractors
+        run (OCR takes a second a photo: one thread would leave the other cores idle)."""
+        pool = self._extract_pool
+        if pool is None or not any(item[2] is not None for item in work):
+            return [self._merged(*item) for item in work]
+        return list(pool.map(lambda item: self._merged(*item), work))
+
     def _merged(
         self,
         job: Job,
@@ -421,11 +434,14 @@ class Indexer:
         catalog = library.catalog
         by_name = {e.name: e for e in self.extractors.by_image}
         vectors = self._stored_vectors([r.job.old_id for r in refreshed if r.job.refresh])
-        for result in refreshed:
+        chosen_of = {id(r): [by_name[n] for n in sorted(r.job.refresh or ())] for r in refreshed}
+        merged = self._merge_all([
+            (r.job, r.contributions, r.decoded, vectors.get(r.job.old_id), chosen_of[id(r)])
+            for r in refreshed
+        ])
+        for result, (metadata, fields) in zip(refreshed, merged, strict=True):
             job = result.job
-            chosen = [by_name[name] for name in sorted(job.refresh or ())]
-            metadata, fields = self._merged(job, result.contributions, result.decoded,
-                                            vectors.get(job.old_id), chosen)
+            chosen = chosen_of[id(result)]
             providers = [c.provider for c in source_contribution(job)]
             providers += [e.name for e in (*self.extractors.by_bytes, *chosen)]
             catalog.update_metadata(job.old_id, metadata, job.depends_sig)

@@ -58,9 +58,11 @@ class Brightness(MetadataExtractor):
     name: ClassVar[str] = "test-brightness"
     image_size: ClassVar[int] = 32
     seen: ClassVar[list[tuple[int, bool]]] = []
+    threads: ClassVar[set[str]] = set()
 
     def extract_image(self, item, decoded, vector):
         type(self).seen.append((min(decoded.image.size), vector is not None))
+        type(self).threads.add(threading.current_thread().name)
         from PIL import ImageStat
 
         return {"brightness": ImageStat.Stat(decoded.image.convert("L")).mean[0]}
@@ -222,6 +224,8 @@ def test_image_extractors_get_the_decoded_image_and_the_vector(
     photos = list(folder.glob("*.jpg"))
     assert len(Brightness.seen) == len(photos)
     assert all(side >= 32 and had_vector for side, had_vector in Brightness.seen)
+    # on the extract pool, not the indexing thread (OCR would leave the other cores idle)
+    assert all(name.startswith("huisou-extract") for name in Brightness.threads)
     assert _values(library, folder / "no-exif-black.jpg")["brightness"] < 20
     assert _values(library, folder / "red.jpg")["brightness"] > 60
     library.close()
