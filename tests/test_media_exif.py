@@ -184,3 +184,22 @@ def test_helpers():
     assert dms_to_degrees([0, 22.278, 0], "S") == pytest.approx(-0.3713)
     assert dms_to_degrees([10, 0, 0], None) is None  # no reference: not guessed
     assert dms_to_degrees([10, 0, 0], "X") is None
+
+
+def test_taken_at_carries_the_utc_offset_the_camera_wrote():
+    # an iPhone HEIC with OffsetTimeOriginal -05:00
+    meta = extract(CAMERA / "IMG_5195.HEIC")
+    assert meta["taken_at"].endswith("-05:00") and meta["taken_at_source"] == "DateTimeOriginal"
+    # cameras without the tag keep the wall-clock time only
+    assert extract(CAMERA / "Canon_40D.jpg")["taken_at"] == "2008-05-30T15:56:01"
+
+
+@pytest.mark.parametrize(
+    ("offset", "expected"),
+    [("+08:00", "2023-03-05T14:30:00+08:00"), ("-03:30", "2023-03-05T14:30:00-03:30"),
+     (b"+05:45\x00", "2023-03-05T14:30:00+05:45"), ("   ", "2023-03-05T14:30:00"),
+     ("+99:00", "2023-03-05T14:30:00"), ("+08:75", "2023-03-05T14:30:00"),
+     ("08:00", "2023-03-05T14:30:00"), (None, "2023-03-05T14:30:00"), (7, "2023-03-05T14:30:00")],
+)
+def test_offsets_are_checked(offset, expected):
+    assert exif_mod.with_offset("2023-03-05T14:30:00", offset) == expected

@@ -6,8 +6,9 @@ damaged files; Pillow reads EXIF where exifread raises or finds none (AVIF, for 
 exception from either library ever leaves :meth:`ExifExtractor.extract`.
 
 Rules (the catalog shows "unknown" rather than a made-up value):
-- taken-at: ``DateTimeOriginal``, then ``DateTimeDigitized``, then IFD0 ``DateTime``;
-  ``taken_at_source`` names which. Without any, core uses the file's modification time, but
+- taken-at: ``DateTimeOriginal``, then ``DateTimeDigitized``, then IFD0 ``DateTime``, with
+  the matching ``OffsetTime*`` tag as UTC offset when the camera wrote one (phones do since
+  EXIF 2.31); ``taken_at_source`` names which. Without any, core uses the file's modification time, but
   only when no other plugin gave a date (:mod:`huisou.core.extraction`). Implausible but valid dates (a
   camera clock set to 2099) are kept: dropping the photo's date would hide it from date
   filters altogether.
@@ -35,7 +36,14 @@ DATE_TAGS: tuple[tuple[str, int, str], ...] = (
     ("EXIF DateTimeDigitized", 0x9004, "DateTimeDigitized"),
     ("Image DateTime", 0x0132, "DateTime"),
 )
+#: The UTC offset tag (EXIF 2.31) that goes with each date tag, as (exifread key, Pillow id).
+OFFSET_TAGS: dict[str, tuple[str, int]] = {
+    "DateTimeOriginal": ("EXIF OffsetTimeOriginal", 0x9011),
+    "DateTimeDigitized": ("EXIF OffsetTimeDigitized", 0x9012),
+    "DateTime": ("EXIF OffsetTime", 0x9010),
+}
 _DATE_RE = re.compile(r"^\s*(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
+_OFFSET_RE = re.compile(r"^\s*([+-])(\d{2}):(\d{2})\s*$")
 _EXIF_IFD = 0x8769
 _GPS_IFD = 0x8825
 
@@ -61,6 +69,19 @@ def parse_exif_date(value: Any) -> str | None:
     except ValueError:  # 0000:00:00 00:00:00, month 13...
         return None
     return parsed.isoformat(timespec="seconds")
+
+
+def with_offset(date: str, offset: Any) -> str:
+    """``date`` with the EXIF offset (``"+08:00"``) appended when it is a real one (at most
+    14 hours, as time zones go); a blank or malformed offset leaves the wall-clock time."""
+    text = clean_text(offset)
+    match = _OFFSET_RE.match(text) if text else None
+    if not match:
+        return date
+    minutes = int(match[2]) * 60 + int(match[3])
+    if minutes > 14 * 60 or int(match[3]) >= 60:
+        return date
+    return f"{date}{match[1]}{match[2]}:{match[3]}"
 
 
 def clean_text(value: Any) -> str | None:
@@ -142,7 +163,7 @@ class _ExifreadTags:
         for key, _tag_id, source in DATE_TAGS:
             parsed = parse_exif_date(self.value(key))
             if parsed:
-                return parsed, source
+                return with_offset(parsed, self.value(OFFSET_TAGS[source][0])), source
         return None
 
     def gps(self) -> tuple[float, float] | None:
@@ -188,7 +209,7 @@ class _PillowTags:
             raw = self.ifd0.get(tag_id) if tag_id == 0x0132 else exif.get(tag_id)
             parsed = parse_exif_date(raw)
             if parsed:
-                return parsed, source
+                return with_offset(parsed, exif.get(OFFSET_TAGS[source][1])), source
         return None
 
     def gps(self) -> tuple[float, float] | None:
