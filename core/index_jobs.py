@@ -186,6 +186,10 @@ class Extractors:
     def versions(self) -> dict[str, str]:
         return {e.name: str(e.version) for e in (*self.by_bytes, *self.by_image)}
 
+    def backfilled(self) -> dict[str, str]:
+        """The versions old photos must have seen (extractors with ``backfill``)."""
+        return {e.name: str(e.version) for e in (*self.by_bytes, *self.by_image) if e.backfill}
+
 
 def source_contribution(job: Job) -> list[Contribution]:
     """The fields the source attached to the item, at the source's priority."""

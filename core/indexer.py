@@ -95,7 +95,7 @@ class Indexer:
         self._extract_pool: ThreadPoolExecutor | None = None
 
     def _extractors_signature(self) -> str:
-        return json.dumps(sorted(self.extractors.versions().items()))
+        return json.dumps(sorted(self.extractors.backfilled().items()))
 
     # -- scan and diff -----------------------------------------------------------------------
 
@@ -113,7 +113,7 @@ class Indexer:
         known = catalog.stat_index()
         self._sidecars = catalog.depends_sigs()
         if catalog.state(EXTRACTORS_STATE) != self._extractors_signature():
-            self._stale = catalog.stale_extractions(self.extractors.versions())
+            self._stale = catalog.stale_extractions(self.extractors.backfilled())
         seen: set[str] = set()
         complete: set[int] = set()
         unreadable: list[str] = []

@@ -154,6 +154,10 @@ class MetadataExtractor(ABC):
     #: Smallest image side ``extract_image`` needs (0: this extractor reads bytes only). The
     #: photo is decoded once, at the largest size any extractor or the backend asks for.
     image_size: ClassVar[int] = 0
+    #: Run on photos indexed before this extractor (or this version of it) was installed. An
+    #: extractor whose output is a cache (thumbnails) turns it off: old photos are then not
+    #: decoded again just for it.
+    backfill: ClassVar[bool] = True
 
     def extract(self, item: MediaItem, fp: BinaryIO) -> Metadata | dict[str, Any]:
         """Fields read from the file; ``fp`` is positioned at 0 and seekable."""

@@ -49,6 +49,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "huisou.plugins.clip_search.stores",
     "huisou.plugins.clip_search.commands",
     "huisou.plugins.postgres",
+    "huisou.plugins.thumbnails",
 )
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME

@@ -143,6 +143,19 @@ class ThumbStore:
                 return 0
         return len(gone)
 
+    def forget(self, paths: list[str]) -> None:
+        """Drop the thumbnails of photos that left the library."""
+        import sqlite3
+
+        with self._lock:
+            conn = self._connection()
+            if conn is None:
+                return
+            try:
+                conn.executemany("DELETE FROM thumbs WHERE path=?", [(p,) for p in paths])
+            except (sqlite3.Error, UnicodeEncodeError):
+                return
+
     def stats(self) -> tuple[int, int]:
         """``(count, total bytes)`` of the stored thumbnails."""
         import sqlite3
