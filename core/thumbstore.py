@@ -74,6 +74,7 @@ class ThumbStore:
 
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                _create_private(self.path)
                 conn = sqlite3.connect(self.path, check_same_thread=False, timeout=2.0,
                                        isolation_level=None)
                 conn.execute("PRAGMA journal_mode=WAL")
@@ -184,3 +185,13 @@ class ThumbStore:
                 self._conn.close()
                 self._conn = None
 
+
+
+def _create_private(path: Path) -> None:
+    """Create the cache file readable by its owner only, like the library: thumbnails show
+    what the photos show. SQLite gives its -wal and -shm files the same permissions."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # a cache made by an older huisou was world-readable
+    finally:
+        os.close(fd)

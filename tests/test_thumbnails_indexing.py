@@ -38,6 +38,7 @@ def test_index_makes_thumbnails_without_a_second_decode(huisou_host, register_pl
     store = ThumbStore(config.db_path)
     count, total = store.stats()
     assert count == n and total > 0
+    assert store.path.stat().st_mode & 0o777 == 0o600  # private, like the library
     red = photo_folder.root / "red.jpg"
     thumb = store.get(str(red), red.stat().st_size, red.stat().st_mtime_ns)
     assert thumb is not None and max(thumb.size) <= THUMB_SIDE
