@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from huisou.cli.common import (
     QueryCommand,
@@ -30,6 +32,26 @@ class _Cosine(click.ParamType):
 
 
 COSINE = _Cosine()
+#: Width ``--explain`` lines keep to (a terminal's default).
+EXPLAIN_WIDTH = 80
+
+
+def explain_lines(hit: Any) -> list[str]:
+    """``--explain`` under a hit: one line per ranking that had a say, within 80 columns:
+    ``  text   #1  score 4.99  w 2  +0.0328  name: IMG_2041.jpg``."""
+    lines = []
+    for part in hit.explain or ():
+        rank = f"#{part.rank}" if part.rank is not None else "-"
+        line = (f"    {part.signal[:10]:10} {rank:>5}  score {part.score:8.4f}  "
+                f"w {part.weight:<4g} +{part.value:.4f}")
+        if part.matched:
+            room = EXPLAIN_WIDTH - len(line) - 2
+            text = " ".join(part.matched.split())
+            line += "  " + (text if len(text) <= room else text[: room - 1] + "…")
+        lines.append(line)
+    if hit.fused is not None:
+        lines.append(f"    {'fused':10} {'':5}  {'':14}  {'':6}={hit.fused:.4f}")
+    return lines
 
 
 def _date(value: str | None, option: str) -> str | None:
@@ -91,6 +113,8 @@ class _MinScore(click.ParamType):
 @click.option("--collapse", is_flag=True,
               help="Show near-duplicates and bursts once, with '+N similar'.")
 @click.option("--literal", is_flag=True, help="Search the text as written (no dates parsed).")
+@click.option("--explain", is_flag=True,
+              help="Show what CLIP and each search signal gave every hit (rank, weight, text).")
 @library_options
 def search(
     text: str | None,
@@ -109,6 +133,7 @@ def search(
     unlike: tuple[str, ...],
     collapse: bool,
     literal: bool,
+    explain: bool,
     config: Config,
 ) -> None:
     """Search for TEXT, e.g. huisou search "dog on a beach" or 'beach +sunset -people'.
@@ -157,7 +182,11 @@ def search(
         click.echo(f"huisou: {searcher.why_empty}", err=True)
     if as_json:
         extra = {"understood": understood.to_json()} if understood is not None else {}
-        print_json([{**hit.to_json(), **extra} for hit in hits])
+        shown = [{**hit.to_json(), **extra} for hit in hits]
+        if explain:
+            for entry, hit in zip(shown, hits, strict=True):
+                entry["explain"] = hit.explain_json()
+        print_json(shown)
     elif print0:
         out = click.get_binary_stream("stdout")
         out.write(b"".join(os.fsencode(hit.path) + b"\0" for hit in hits))
@@ -174,3 +203,6 @@ def search(
             shown = shown_path(hit.path)
             more = f"  (+{len(hit.similar)} similar)" if hit.similar else ""
             click.echo(f"{hit.score:.3f}  {hit.confidence or '':6}  {when:10}  {shown}{more}")
+            if explain:
+                for line in explain_lines(hit):
+                    click.echo(line)

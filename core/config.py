@@ -67,6 +67,8 @@ class Config:
     batch_size: int = 16
     plugins_dir: str = ""
     models_dir: str = ""
+    #: ``[search.weights]``: fusion weight per ranking name (``clip``, a signal's name)
+    search_weights: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -95,6 +97,8 @@ CHOICES: dict[str, tuple[str, ...]] = {"precision": ("auto", "int8", "fp32")}
 PATH_KEYS = ("db", "plugins_dir", "models_dir")
 #: Tables of ``config.toml`` handed to plugins as they are.
 TABLES = ("store_options",)
+#: Config fields set only through a table of their own (``[search.weights]``).
+TABLE_FIELDS = ("extra", "search_weights")
 
 
 def load_config(path: Path | None = None, **overrides: Any) -> Config:
@@ -124,6 +128,9 @@ def load_config(path: Path | None = None, **overrides: Any) -> Config:
                 raise ConfigError(f"{setting} must be a table ([{key}]), got {value!r}")
             config.extra[key] = value
             continue
+        if key == "search":
+            config.search_weights = _search_weights(value, setting)
+            continue
         _check(config, key, value, setting)
         if key in PATH_KEYS and value:
             value = str(_against(path.parent, value))
@@ -137,7 +144,7 @@ def load_config(path: Path | None = None, **overrides: Any) -> Config:
 
 def _check(config: Config, key: str, value: Any, setting: str) -> None:
     """Raise ConfigError (one line, naming ``setting``) unless ``value`` fits ``key``."""
-    known = sorted({f.name for f in fields(Config)} - {"extra"} | set(TABLES))
+    known = sorted({f.name for f in fields(Config)} - set(TABLE_FIELDS) | {*TABLES, "search"})
     if key not in known:
         raise ConfigError(f"{setting}: unknown setting (known: {', '.join(known)})")
     expected = type(getattr(config, key))
@@ -149,6 +156,23 @@ def _check(config: Config, key: str, value: Any, setting: str) -> None:
             raise ConfigError(f"{setting} must be between {low} and {high}, got {value}")
     if key in CHOICES and value not in CHOICES[key]:
         raise ConfigError(f"{setting} must be one of {', '.join(CHOICES[key])}, got {value!r}")
+
+
+def _search_weights(value: Any, setting: str) -> dict[str, float]:
+    """``[search.weights]`` checked: a table of ranking name -> weight within bounds (a typo
+    such as ``weight`` or ``clip = "high"`` fails here with one line, not at search time)."""
+    from huisou.core.fusion import check_weight
+
+    if not isinstance(value, dict) or set(value) - {"weights"}:
+        raise ConfigError(f"{setting} must hold only a [search.weights] table, got {value!r}")
+    weights = value.get("weights", {})
+    if not isinstance(weights, dict):
+        raise ConfigError(f"{setting}.weights must be a table ([search.weights]), got {weights!r}")
+    for name, weight in weights.items():
+        problem = check_weight(weight)
+        if problem:
+            raise ConfigError(f"{setting}.weights.{name} {problem}")
+    return {name: float(weight) for name, weight in weights.items()}
 
 
 def _against(base: Path, value: str) -> Path:

@@ -20,12 +20,23 @@ from typing import Any
 from huisou.core.collapse import collapse as collapse_hits
 from huisou.core.errors import HuisouError, MediaError
 from huisou.core.feedback import rocchio, stored_vectors
+from huisou.core.fusion import (
+    CLIP,
+    CLIP_WEIGHT,
+    Contribution,
+    Ranked,
+    fuse,
+    ranked,
+    unknown_weights,
+    weights_for,
+)
 from huisou.core.index_jobs import read_photo
-from huisou.core.interfaces import MediaItem
+from huisou.core.interfaces import MediaItem, SearchSignal, SignalQuery
 from huisou.core.library import Library
 from huisou.core.query_understanding import Understood, understand
 from huisou.core.regular_files import open_regular
 from huisou.core.relevance import LibraryJudge
+from huisou.core.signals import run_signals, signal_text
 
 #: ``min_score`` value asking for the adaptive cutoff of :mod:`huisou.core.relevance`.
 AUTO = "auto"
@@ -66,6 +77,10 @@ class Hit:
     confidence: str | None = None
     #: With collapsing: paths of the near-duplicates and burst frames this hit stands for.
     similar: list[str] | None = None
+    #: The fused score that ordered the hits when a search signal matched (None: CLIP alone)
+    fused: float | None = None
+    #: What each ranking (CLIP, each signal) gave this hit, for ``--explain``.
+    explain: tuple[Contribution, ...] | None = None
 
     def camera_text(self) -> str | None:
         """Make and model for people ("Canon Canon EOS 40D"), None when unknown."""
@@ -84,7 +99,12 @@ class Hit:
             "camera": self.camera,
             "gps": self.gps,
             **({"similar": self.similar} if self.similar is not None else {}),
+            **({"fused": round(self.fused, 6)} if self.fused is not None else {}),
         }
+
+    def explain_json(self) -> list[dict[str, Any]]:
+        """``--explain``: each ranking's contribution to this hit (CLIP's first)."""
+        return [part.to_json() for part in self.explain or ()]
 
 
 def parse_query(query: str) -> list[tuple[float, str]]:
@@ -137,6 +157,8 @@ class Searcher:
         self.understood: Understood | None = None
         #: Why the last search could not understand part of its query (one line), if so.
         self.notice: str | None = None
+        #: Fusion weight per ranking name in the last search that ran signals.
+        self.weights: dict[str, float] = {CLIP: CLIP_WEIGHT}
 
     def query_vector(self, query: str | None = None, image: str | Path | None = None) -> Any:
         """The combined, normalised query vector."""
@@ -238,24 +260,108 @@ class Searcher:
             self.why_empty = "no indexed photo matches the filters" + (
                 " and the understood time or place" if self.understood else "")
             return []
-        pairs, rows = self._nearest(vector, max(top, JUDGED_CANDIDATES), candidates)
+        wanted = max(top, JUDGED_CANDIDATES)
+        nearest, rows = self._nearest(vector, wanted, candidates)
+        matches = self._signal_matches(query, candidates, wanted) if query else {}
+        pairs = self._with_matched(vector, nearest, rows, matches) if matches else nearest
         text_only = bool(query) and image is None and not like
         judged = self.judge.judge(vector, pairs, text=text_only)
         hits: list[Hit] = []
         below: list[float] = []
-        for (item_id, score), confidence in zip(pairs, judged.confidences, strict=True):
-            if min_score == AUTO and confidence == "low":
-                below.append(float(score))
+        for hit in self._ranked(nearest, pairs, rows, judged.confidences, matches):
+            if min_score == AUTO and hit.confidence == "low":
+                below.append(hit.score)
                 continue
-            if isinstance(min_score, float) and score < min_score:
-                below.append(float(score))
+            if isinstance(min_score, float) and hit.score < min_score:
+                below.append(hit.score)
                 continue
-            hits.append(_hit(rows[item_id], float(score), confidence))
+            hits.append(hit)
         if not hits:
             self.why_empty = _why_none(min_score, below)
         if collapse:
             hits = self._collapsed(hits, rows)
         return hits[:top]
+
+    def _signal_matches(
+        self, query: str, candidates: list[int] | None, limit: int
+    ) -> dict[str, list[Ranked]]:
+        """What every search signal finds for the query's text (``name -> ranked``)."""
+        library = self.library
+        signals = library.host.search_signals()
+        if not signals:
+            return {}
+        self.weights = self._weights(signals)
+        text = signal_text(parse_query(query))
+        if not text:
+            return {}
+        allowed = frozenset(candidates) if candidates is not None else None
+        asked = SignalQuery(text, library.catalog, allowed, limit)
+        return run_signals(library.host, signals, asked, self.weights)
+
+    def _weights(self, signals: Sequence[SearchSignal]) -> dict[str, float]:
+        """Fusion weights: the signals' own, overridden by ``[search.weights]``; a name there
+        that nothing has is said once (a typo must not silently do nothing)."""
+        defaults = {signal.name: float(signal.weight) for signal in signals}
+        configured = self.library.config.search_weights
+        unknown = unknown_weights(defaults, configured)
+        if unknown:
+            known = ", ".join([CLIP, *defaults])
+            said = (f"config [search.weights] names {', '.join(map(repr, unknown))}, which no "
+                    f"installed signal has (known: {known}); ignored")
+            self.notice = f"{self.notice}; {said}" if self.notice else said
+        return weights_for(defaults, configured)
+
+    def _with_matched(
+        self, vector: Any, pairs: list[tuple[int, float]], rows: dict[int, dict[str, Any]],
+        matches: dict[str, list[Ranked]],
+    ) -> list[tuple[int, float]]:
+        """``pairs`` plus the photos signals found beyond CLIP's nearest, with their cosine
+        (one store search restricted to them); ``rows`` gains their catalog rows. Photos
+        without a vector of this model are dropped (a signal reads the whole catalog)."""
+        listed = {item_id for item_id, _ in pairs}
+        extra = sorted({m.item_id for found in matches.values() for m in found} - listed)
+        if not extra:
+            return pairs
+        library = self.library
+        known = library.catalog.items_by_ids(extra, library.backend.model_fingerprint)
+        if not known:
+            return pairs
+        rows.update(known)
+        more = library.store.search(vector, len(known), sorted(known))
+        merged = pairs + [(item_id, score) for item_id, score in more if item_id in known]
+        return sorted(merged, key=lambda pair: -pair[1])
+
+    def _ranked(
+        self, nearest: list[tuple[int, float]], pairs: list[tuple[int, float]],
+        rows: dict[int, dict[str, Any]], confidences: Sequence[str | None],
+        matches: dict[str, list[Ranked]],
+    ) -> list[Hit]:
+        """Hits best first: by cosine when no signal matched (``score`` order, as before
+        signals existed), else by the fused score of :mod:`huisou.core.fusion`, where CLIP's
+        ranking is its ``nearest`` (photos only signals found get nothing from CLIP). A photo
+        a signal matched is never judged ``low``: the adaptive cutoff reads CLIP alone."""
+        clip = ranked([(item_id, score, None) for item_id, score in nearest])
+        if not matches:
+            return [
+                _hit(rows[item_id], float(score), confidence,
+                     explain=(Contribution(CLIP, entry.rank, float(score), self.weights[CLIP]),))
+                for (item_id, score), confidence, entry in zip(pairs, confidences, clip,
+                                                              strict=True)
+            ]
+        cosine = dict(pairs)
+        confidence_of = dict(zip((item_id for item_id, _ in pairs), confidences, strict=True))
+        hits = []
+        for fused in fuse({CLIP: clip, **matches}, self.weights):
+            if fused.item_id not in cosine:
+                continue  # a signal's photo without a vector of this model
+            score = float(cosine[fused.item_id])
+            explain = fused.contributions
+            if all(part.signal != CLIP for part in explain):  # beyond CLIP's nearest
+                explain = (Contribution(CLIP, None, score, self.weights[CLIP]), *explain)
+            confidence = _with_signals(confidence_of[fused.item_id], explain)
+            hits.append(_hit(rows[fused.item_id], score, confidence, fused=fused.fused,
+                             explain=explain))
+        return hits
 
     def _collapsed(self, hits: list[Hit], rows: dict[int, dict[str, Any]]) -> list[Hit]:
         """Fold near-duplicates and burst frames into their best-ranked hit."""
@@ -379,7 +485,22 @@ def _narrowed(filters: SearchFilters, understood: Understood) -> SearchFilters:
     return SearchFilters(filters.folder, after, before, filters.camera, filters.has_gps, weekdays)
 
 
-def _hit(row: dict[str, Any], score: float, confidence: str | None) -> Hit:
+def _with_signals(confidence: str | None, parts: Sequence[Contribution]) -> str | None:
+    """A photo's confidence once signals had their say: a photo a signal matched is kept by
+    the adaptive cutoff. ``high`` when it is a signal's best match (rank 1) or CLIP says so,
+    else ``medium``; a photo no signal matched keeps CLIP's verdict."""
+    found = [part for part in parts if part.signal != CLIP and part.weight > 0]
+    if not found:
+        return confidence
+    if confidence == "high" or any(part.rank == 1 for part in found):
+        return "high"
+    return "medium"
+
+
+def _hit(
+    row: dict[str, Any], score: float, confidence: str | None, *, fused: float | None = None,
+    explain: tuple[Contribution, ...] | None = None,
+) -> Hit:
     camera = (
         {"make": row["camera_make"], "model": row["camera_model"]}
         if row["camera_make"] or row["camera_model"]
@@ -400,4 +521,6 @@ def _hit(row: dict[str, Any], score: float, confidence: str | None) -> Hit:
         camera,
         gps,
         confidence,
+        fused=fused,
+        explain=explain,
     )

@@ -1,0 +1,147 @@
+"""The built-in ``text`` search signal: the query in file names, folders and full-text fields.
+
+What people type is often what they named: ``IMG_2041``, ``passport``, the ``Beach 2019``
+folder, a caption or the text read from a photo (a ``fulltext`` field such as ``ocr_text``).
+CLIP cannot read any of these, so this signal finds them and fusion
+(:mod:`huisou.core.fusion`) puts them among CLIP's results.
+
+Where it looks, each through one query:
+
+- ``items.name`` (the extension dropped): an ``instr`` scan of the names that contain every
+  query word (SQLite folds ASCII case), longest-match-first, capped;
+- ``items.folder`` *below its source's root* (so "Pictures" in ``~/Pictures`` does not match
+  every photo): the library's distinct folders, matched in Python;
+- every full-text field the library has recorded (``field_store.text_matches``: the trigram
+  index, so Chinese and partial words work), on the query's longest word, then scored.
+
+Each photo keeps its best match; :mod:`.matching` says how good a match is. A folder match
+ranks just below a name match of the same quality: it labels many photos, a name one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from huisou.core import field_store
+from huisou.core.interfaces import SearchSignal, SignalMatch, SignalQuery
+
+from .matching import Quality, needed, quality, query_words, snippet
+
+#: Rows read from a scan per match wanted: the scan orders by words found and name length,
+#: so the best matches come first; the rest only matter when thousands of names match.
+OVERSCAN = 4
+MIN_SCAN = 256
+#: Most query words a scan tests (one ``instr`` each); a longer query is prose, not a name.
+MAX_WORDS = 8
+#: How much a folder match ranks below a name match of the same quality.
+FOLDER_PENALTY = 0.5
+
+
+class TextSignal(SearchSignal):
+    """File name, folder and full-text fields against the query text."""
+
+    name = "text"
+    #: Twice CLIP's: a photo whose name or text is the query is the user's own label, so a
+    #: clear match (rank 1 here) outranks CLIP's best guess that nothing names.
+    weight = 2.0
+
+    def match(self, query: SignalQuery) -> list[SignalMatch]:
+        terms = query_words(query.text)[:MAX_WORDS]
+        if not terms:
+            return []
+        conn = query.catalog.conn
+        cap = max(query.limit * OVERSCAN, MIN_SCAN)
+        best: dict[int, tuple[float, str]] = {}
+        for item_id, score, matched in self._all(conn, terms, query.candidates, cap):
+            if item_id not in best or score > best[item_id][0]:
+                best[item_id] = (score, matched)
+        ranked = sorted(best.items(), key=lambda pair: (-pair[1][0], pair[0]))
+        return [SignalMatch(i, round(s, 6), m) for i, (s, m) in ranked[: query.limit]]
+
+    def _all(
+        self, conn: Any, terms: list[str], allowed: frozenset[int] | None, cap: int
+    ) -> Iterator[tuple[int, float, str]]:
+        yield from _names(conn, terms, allowed, cap)
+        yield from _folders(conn, terms, allowed, cap)
+        yield from _fields(conn, terms, allowed, cap)
+
+
+def _names(
+    conn: Any, terms: list[str], allowed: frozenset[int] | None, cap: int
+) -> Iterator[tuple[int, float, str]]:
+    """Photos whose file name (without extension) matches."""
+    found = " + ".join(["(instr(lower(name), ?) > 0)"] * len(terms))
+    rows = conn.execute(
+        f"SELECT id, name, {found} AS n FROM items WHERE status = 'indexed' AND n >= ? "
+        "ORDER BY n DESC, length(name)",
+        [*terms, needed(terms)],
+    )
+    kept = 0
+    for item_id, name in ((r[0], r[1]) for r in rows):
+        if allowed is not None and item_id not in allowed:
+            continue
+        name = name if isinstance(name, str) else bytes(name).decode("utf-8", "replace")
+        stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
+        match = quality(terms, stem)
+        if match is not None:
+            yield item_id, match.score, f"name: {name}"
+        kept += 1
+        if kept >= cap:
+            break
+
+
+def _folders(
+    conn: Any, terms: list[str], allowed: frozenset[int] | None, cap: int
+) -> Iterator[tuple[int, float, str]]:
+    """Photos in a folder whose path below its source's root matches."""
+    roots = {r[0]: str(r[1]).rstrip("/") for r in conn.execute("SELECT id, root FROM sources")}
+    matched: dict[tuple[str, int], tuple[float, str]] = {}
+    for folder, source_id in conn.execute("SELECT DISTINCT folder, source_id FROM items"):
+        if not isinstance(folder, str) or source_id not in roots:
+            continue
+        root = roots[source_id]
+        relative = folder[len(root):].strip("/") if folder.startswith(root) else ""
+        if not relative:
+            continue
+        match = _folder_quality(terms, relative)
+        if match is not None:
+            matched[(folder, source_id)] = (match.score - FOLDER_PENALTY, f"folder: {relative}")
+    kept = 0
+    for (folder, source_id), (score, shown) in sorted(matched.items(), key=lambda p: -p[1][0]):
+        rows = conn.execute(
+            "SELECT id FROM items WHERE folder = ? AND source_id = ? AND status = 'indexed'",
+            (folder, source_id),
+        )
+        for (item_id,) in rows:
+            if allowed is None or item_id in allowed:
+                yield item_id, score, shown
+                kept += 1
+        if kept >= cap:
+            return
+
+
+def _folder_quality(terms: list[str], relative: str) -> Quality | None:
+    """A folder matches as its best segment, or as its whole path below the root (a query
+    naming two levels, "2019 beach")."""
+    segments = [quality(terms, part) for part in relative.split("/")]
+    whole = quality(terms, relative) if "/" in relative else None
+    found = [match for match in (*segments, whole) if match is not None]
+    return max(found, key=lambda match: match.score) if found else None
+
+
+def _fields(
+    conn: Any, terms: list[str], allowed: frozenset[int] | None, cap: int
+) -> Iterator[tuple[int, float, str]]:
+    """Photos with a full-text field (caption, OCR text...) that matches: the trigram index
+    finds values holding the longest query word, then every value is scored."""
+    fields = [f.name for f in field_store.recorded_declarations(conn) if f.fulltext]
+    if not fields:
+        return
+    longest = max(terms, key=len)
+    for item_id, field, value in field_store.text_matches(conn, longest, fields, cap):
+        if allowed is not None and item_id not in allowed:
+            continue
+        match = quality(terms, value)
+        if match is not None:
+            yield item_id, match.score, f"{field}: {snippet(terms, value)}"
