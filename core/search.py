@@ -99,12 +99,15 @@ class Hit:
             "camera": self.camera,
             "gps": self.gps,
             **({"similar": self.similar} if self.similar is not None else {}),
-            **({"fused": round(self.fused, 6)} if self.fused is not None else {}),
         }
 
-    def explain_json(self) -> list[dict[str, Any]]:
-        """``--explain``: each ranking's contribution to this hit (CLIP's first)."""
-        return [part.to_json() for part in self.explain or ()]
+    def explain_json(self) -> dict[str, Any]:
+        """``--explain``: the fused score (None: CLIP alone ordered the hits) and each
+        ranking's contribution to this hit, CLIP's first."""
+        return {
+            "fused": round(self.fused, 6) if self.fused is not None else None,
+            "contributions": [part.to_json() for part in self.explain or ()],
+        }
 
 
 def parse_query(query: str) -> list[tuple[float, str]]:

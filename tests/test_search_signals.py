@@ -91,7 +91,8 @@ def library(tmp_path_factory):
     photos = _photos(root)
     host = PluginHost(load_entry_points=False)
     host.register(fakes, name="fakes")
-    host.register(text_signal, name="text_signal")
+    if not host.pm.is_registered(text_signal):  # a built-in once core/plugins.py lists it
+        host.register(text_signal, name="text_signal")
     host.register(CaptionPlugin(), name="captions")
     config = Config(db=str(root / "lib.db"), backend="onnx-clip", model=str(TOY),
                     store="numpy", precision="fp32", threads=2, models_dir=str(root / "models"))
@@ -297,8 +298,8 @@ def test_explain_in_text_and_json(tmp_path):
     assert result.returncode == 0, result.stderr
     hits = json.loads(result.stdout)
     first = hits[0]
-    assert Path(first["path"]).name == "blue-square.jpg" and "fused" in first
-    by = {part["signal"]: part for part in first["explain"]}
+    assert Path(first["path"]).name == "blue-square.jpg" and first["explain"]["fused"] > 0
+    by = {part["signal"]: part for part in first["explain"]["contributions"]}
     assert by["caption"]["rank"] == 1 and by["caption"]["weight"] == 3.0
     assert "增值税专用发票" in by["caption"]["matched"]
     assert by["clip"]["score"] == first["score"]  # CLIP's score is the cosine shown
@@ -313,5 +314,14 @@ def test_explain_in_text_and_json(tmp_path):
     # the explain lines (not the hit lines, which carry the path) stay within 80 columns
     assert all(len(line) <= 80 for line in lines if line.startswith("    ")), lines
 
-    plain = _huisou(home, "search", "red circle", "--json", "--top", "1")
-    assert "explain" not in json.loads(plain.stdout)[0]
+    assert first["explain"]["fused"] == pytest.approx(
+        sum(part["contribution"] for part in by.values()), abs=1e-5)
+    plain = _huisou(home, "search", "发票", "--json", "--top", "1")
+    assert plain.returncode == 0, plain.stderr
+    assert set(json.loads(plain.stdout)[0]) == set(first) - {"explain"}  # shape unchanged
+    alone = _huisou(home, "search", "a green disc", "--json", "--explain", "--top", "1",
+                    "--min-score", "off")
+    explained = json.loads(alone.stdout)[0]["explain"]
+    assert explained["fused"] is None  # nothing but CLIP: ordered by the cosine
+    assert explained["contributions"][0]["signal"] == "clip"
+    assert explained["contributions"][0]["rank"] == 1

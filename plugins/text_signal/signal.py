@@ -20,6 +20,7 @@ ranks just below a name match of the same quality: it labels many photos, a name
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,6 +35,8 @@ OVERSCAN = 4
 MIN_SCAN = 256
 #: Most query words a scan tests (one ``instr`` each); a longer query is prose, not a name.
 MAX_WORDS = 8
+#: Folders per ``IN (...)`` query (SQLite's variable limit is far above).
+CHUNK = 500
 #: How much a folder match ranks below a name match of the same quality.
 FOLDER_PENALTY = 0.5
 
@@ -50,21 +53,20 @@ class TextSignal(SearchSignal):
         terms = query_words(query.text)[:MAX_WORDS]
         if not terms:
             return []
-        conn = query.catalog.conn
         cap = max(query.limit * OVERSCAN, MIN_SCAN)
         best: dict[int, tuple[float, str]] = {}
-        for item_id, score, matched in self._all(conn, terms, query.candidates, cap):
+        for item_id, score, matched in self._all(query.catalog, terms, query.candidates, cap):
             if item_id not in best or score > best[item_id][0]:
                 best[item_id] = (score, matched)
         ranked = sorted(best.items(), key=lambda pair: (-pair[1][0], pair[0]))
         return [SignalMatch(i, round(s, 6), m) for i, (s, m) in ranked[: query.limit]]
 
     def _all(
-        self, conn: Any, terms: list[str], allowed: frozenset[int] | None, cap: int
+        self, catalog: Any, terms: list[str], allowed: frozenset[int] | None, cap: int
     ) -> Iterator[tuple[int, float, str]]:
-        yield from _names(conn, terms, allowed, cap)
-        yield from _folders(conn, terms, allowed, cap)
-        yield from _fields(conn, terms, allowed, cap)
+        yield from _names(catalog.conn, terms, allowed, cap)
+        yield from _folders(catalog, terms, allowed, cap)
+        yield from _fields(catalog.conn, terms, allowed, cap)
 
 
 def _names(
@@ -92,33 +94,70 @@ def _names(
 
 
 def _folders(
-    conn: Any, terms: list[str], allowed: frozenset[int] | None, cap: int
+    catalog: Any, terms: list[str], allowed: frozenset[int] | None, cap: int
 ) -> Iterator[tuple[int, float, str]]:
-    """Photos in a folder whose path below its source's root matches."""
-    roots = {r[0]: str(r[1]).rstrip("/") for r in conn.execute("SELECT id, root FROM sources")}
-    matched: dict[tuple[str, int], tuple[float, str]] = {}
-    for folder, source_id in conn.execute("SELECT DISTINCT folder, source_id FROM items"):
-        if not isinstance(folder, str) or source_id not in roots:
-            continue
-        root = roots[source_id]
-        relative = folder[len(root):].strip("/") if folder.startswith(root) else ""
-        if not relative:
-            continue
+    """Photos in a folder whose path below its source's root matches, best folders first."""
+    conn = catalog.conn
+    least = needed(terms)
+    matched: dict[str, tuple[float, str]] = {}
+    for folder, relative, folded in FOLDERS.of(catalog):
+        if sum(term in folded for term in terms) < least:
+            continue  # cheap test first: most folders share no word with the query
         match = _folder_quality(terms, relative)
-        if match is not None:
-            matched[(folder, source_id)] = (match.score - FOLDER_PENALTY, f"folder: {relative}")
+        if match is not None and match.score - FOLDER_PENALTY > matched.get(folder, (-1.0,))[0]:
+            matched[folder] = (match.score - FOLDER_PENALTY, f"folder: {relative}")
+    best = sorted(matched, key=lambda folder: -matched[folder][0])
     kept = 0
-    for (folder, source_id), (score, shown) in sorted(matched.items(), key=lambda p: -p[1][0]):
+    for start in range(0, len(best), CHUNK):
+        chunk = best[start : start + CHUNK]
         rows = conn.execute(
-            "SELECT id FROM items WHERE folder = ? AND source_id = ? AND status = 'indexed'",
-            (folder, source_id),
+            f"SELECT id, folder FROM items WHERE folder IN ({','.join('?' * len(chunk))}) "
+            "AND status = 'indexed'",
+            chunk,
         )
-        for (item_id,) in rows:
+        for item_id, folder in rows:
             if allowed is None or item_id in allowed:
-                yield item_id, score, shown
+                yield item_id, *matched[folder]
                 kept += 1
         if kept >= cap:
             return
+
+
+class _FolderCache:
+    """The library's distinct folders below their source roots, read once per change of the
+    catalog (a scan of every item: too slow to repeat on every search of 100k photos).
+    ``PRAGMA data_version`` moves when another connection commits, ``total_changes`` when
+    this one writes; entries go with their catalog object."""
+
+    def __init__(self) -> None:
+        self._cache: weakref.WeakKeyDictionary[Any, tuple[tuple[int, int], list]] = (
+            weakref.WeakKeyDictionary())
+
+    def of(self, catalog: Any) -> list[tuple[str, str, str]]:
+        conn = catalog.conn
+        key = (conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes)
+        cached = self._cache.get(catalog)
+        if cached is None or cached[0] != key:
+            cached = (key, _read_folders(conn))
+            self._cache[catalog] = cached
+        return cached[1]
+
+
+def _read_folders(conn: Any) -> list[tuple[str, str, str]]:
+    """``(folder, path below its source's root, that path case-folded)`` per folder."""
+    roots = {r[0]: str(r[1]).rstrip("/") for r in conn.execute("SELECT id, root FROM sources")}
+    out = []
+    for folder, source_id in conn.execute("SELECT DISTINCT folder, source_id FROM items"):
+        root = roots.get(source_id)
+        if not isinstance(folder, str) or root is None or not folder.startswith(root):
+            continue
+        relative = folder[len(root):].strip("/")
+        if relative:
+            out.append((folder, relative, relative.casefold()))
+    return out
+
+
+FOLDERS = _FolderCache()
 
 
 def _folder_quality(terms: list[str], relative: str) -> Quality | None:
