@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install huisou's example plugin the way users install plugins: as a distribution found
-# through its "huisou" entry point (never imported from this source tree).
+# Install huisou's example plugins the way users install plugins: as distributions found
+# through their "huisou" entry points (never imported from this source tree).
 # (The PostgreSQL store that used to be an example here is now built in: plugins/postgres,
 # extra huisou[postgres].)
 #
@@ -17,7 +17,7 @@ fi
 pip=("$python" -m pip install -q --disable-pip-version-check)
 # setuptools >= 70.1 builds wheels without the separate "wheel" package.
 "${pip[@]}" "setuptools>=70.1"
-for example in huisou-listfile; do
+for example in huisou-listfile huisou-xmp-rating; do
   rm -rf "$here/$example/build"
   "${pip[@]}" --no-deps --no-build-isolation --force-reinstall "$here/$example"
   rm -rf "$here/$example/build" "$here/$example"/*.egg-info
@@ -25,7 +25,7 @@ done
 "$python" - <<'PY'
 from importlib.metadata import entry_points
 found = {ep.name for ep in entry_points(group="huisou")}
-missing = {"listfile"} - found
+missing = {"listfile", "xmp-rating"} - found
 if missing:
     raise SystemExit(f"examples/install.sh: entry points not found after install: {sorted(missing)}")
 print("examples installed: huisou entry points", sorted(found))

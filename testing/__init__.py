@@ -27,6 +27,9 @@ _EXPORTS = {
     "make_jpeg": "huisou.testing.photos",
     "make_photo_folder": "huisou.testing.photos",
     "exif_bytes": "huisou.testing.photos",
+    "DEFAULT_PHOTOS": "huisou.testing.photos",
+    "insert_xmp": "huisou.testing.photos",
+    "xmp_packet": "huisou.testing.photos",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -36,6 +36,8 @@ class PhotoSpec:
     model: str | None = None
     gps: tuple[float, float] | None = None
     orientation: int | None = None
+    #: An XMP packet (the XML) written into an APP1 segment, e.g. ``xmp_packet(Rating=4)``.
+    xmp: bytes | None = None
 
     @property
     def taken_at_iso(self) -> str | None:
@@ -133,7 +135,42 @@ def make_jpeg(path: str | os.PathLike[str], spec: PhotoSpec | None = None, **fie
     has_exif = any(v is not None for v in (spec.taken_at, spec.make, spec.model, spec.gps,
                                             spec.orientation))
     image.save(target, "JPEG", quality=90, **({"exif": exif} if has_exif else {}))
+    if spec.xmp is not None:
+        target.write_bytes(insert_xmp(target.read_bytes(), spec.xmp))
     return target
+
+
+XMP_SIGNATURE = b"http://ns.adobe.com/xap/1.0/\x00"
+
+
+def insert_xmp(jpeg: bytes, packet: bytes) -> bytes:
+    """``jpeg`` with ``packet`` in an XMP APP1 segment right after SOI (any other XMP segment
+    is kept, so a test can also build files with two). Works on any JPEG, camera files too."""
+    if not jpeg.startswith(b"\xff\xd8"):
+        raise ValueError("not a JPEG (no SOI marker)")
+    payload = XMP_SIGNATURE + packet
+    if len(payload) + 2 > 0xFFFF:
+        raise ValueError(f"XMP packet of {len(packet)} bytes does not fit one APP1 segment")
+    segment = b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+    return jpeg[:2] + segment + jpeg[2:]
+
+
+def xmp_packet(*, element: bool = False, **properties: object) -> bytes:
+    """A minimal XMP packet with ``xmp:`` properties (``Rating=4``), as attributes of
+    ``rdf:Description`` or, with ``element=True``, as child elements: both forms are legal."""
+    if element:
+        body = "".join(f"<xmp:{k}>{v}</xmp:{k}>" for k, v in properties.items())
+        description = f'<rdf:Description rdf:about="">{body}</rdf:Description>'
+    else:
+        attrs = "".join(f' xmp:{k}="{v}"' for k, v in properties.items())
+        description = f'<rdf:Description rdf:about=""{attrs}/>'
+    return (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+        f'xmlns:xmp="http://ns.adobe.com/xap/1.0/">{description}</rdf:RDF></x:xmpmeta>'
+        '<?xpacket end="w"?>'
+    ).encode()
 
 
 @dataclass
