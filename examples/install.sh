@@ -17,7 +17,7 @@ fi
 pip=("$python" -m pip install -q --disable-pip-version-check)
 # setuptools >= 70.1 builds wheels without the separate "wheel" package.
 "${pip[@]}" "setuptools>=70.1"
-for example in huisou-listfile huisou-xmp-rating; do
+for example in huisou-listfile huisou-xmp-rating huisou-takeout; do
   rm -rf "$here/$example/build"
   "${pip[@]}" --no-deps --no-build-isolation --force-reinstall "$here/$example"
   rm -rf "$here/$example/build" "$here/$example"/*.egg-info
@@ -25,7 +25,7 @@ done
 "$python" - <<'PY'
 from importlib.metadata import entry_points
 found = {ep.name for ep in entry_points(group="huisou")}
-missing = {"listfile", "xmp-rating"} - found
+missing = {"listfile", "xmp-rating", "takeout"} - found
 if missing:
     raise SystemExit(f"examples/install.sh: entry points not found after install: {sorted(missing)}")
 print("examples installed: huisou entry points", sorted(found))

@@ -19,6 +19,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CASES = [
     pytest.param("huisou-listfile", "listfile", id="listfile"),
     pytest.param("huisou-xmp-rating", "xmp-rating", id="xmp-rating"),
+    pytest.param("huisou-takeout", "takeout", id="takeout"),
 ]
 
 
