@@ -4,6 +4,12 @@ Subclass it and provide an ``extractor`` fixture returning the instance your plu
 Set ``reads_exif = True`` if the extractor is expected to read the EXIF fields the generated
 photos carry (DateTimeOriginal, Make/Model, GPS); the placeholder and garbage checks apply to
 every extractor.
+
+Every key returned must be a built-in key or a field declared with ``register_fields``, with a
+value of its declared type: register your plugin on ``huisou_host`` (``register_plugin``) in the
+``extractor`` fixture so the suite sees the declarations, and give it photos on which your
+extractor has something to say through the ``samples`` fixture (paths; default: the generated
+``photo_folder``).
 """
 
 from __future__ import annotations
@@ -12,10 +18,13 @@ import io
 import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+from huisou.core.fields import Field
 from huisou.core.interfaces import MediaItem, MetadataExtractor
+from huisou.testing.field_checks import field_problems
 from huisou.testing.photos import DEFAULT_PHOTOS, PhotoSpec, make_jpeg
 
 _STRING_KEYS = ("taken_at", "taken_at_source", "camera_make", "camera_model", "format")
@@ -76,6 +85,27 @@ class MetadataExtractorContract:
             assert isinstance(lat, float) and isinstance(lon, float), f"{where}: GPS not floats"
             assert -90 <= lat <= 90 and -180 <= lon <= 180, f"{where}: GPS {lat}, {lon}"
             assert (lat, lon) != (0.0, 0.0), f"{where}: placeholder GPS 0,0"
+
+    @pytest.fixture
+    def declared_fields(self, huisou_host: Any) -> dict[str, Field]:
+        """The fields declared on ``huisou_host`` (built-ins and registered plugins)."""
+        return huisou_host.fields()
+
+    @pytest.fixture
+    def samples(self, photo_folder: Any) -> list[Any]:
+        """Paths of photos to extract from; override with photos your extractor reads."""
+        return photo_folder.paths()
+
+    def test_returns_only_declared_fields_of_their_type(
+        self, extractor: MetadataExtractor, declared_fields: dict[str, Field], samples: list[Any]
+    ) -> None:
+        inputs = [(str(p), Path(p).read_bytes()) for p in samples]
+        inputs += [(f"/garbage/{name}", data) for name, data in garbage_inputs().items()]
+        problems = []
+        for path, data in inputs:
+            values = self._extract(extractor, path, data)
+            problems += field_problems(values, declared_fields, f"{type(extractor).name} on {path}")
+        assert not problems, "\n".join(problems)
 
     def test_is_a_metadata_extractor(self, extractor: MetadataExtractor) -> None:
         assert isinstance(extractor, MetadataExtractor)

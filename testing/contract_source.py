@@ -9,6 +9,11 @@ root holds at least two candidate photos (the ``photo_folder`` fixture is handy)
         @pytest.fixture
         def source(self, photo_folder):
             return MySource(str(photo_folder))
+
+A source that attaches fields to its items (``MediaItem.fields``) registers its plugin on
+``huisou_host`` in the fixture (``register_plugin(my_plugin)``), so the suite sees the fields
+it declares. ``exclude`` is applied by the host: the suite indexes the source through huisou
+with an ``exclude`` glob and checks that exactly the matching items are left out.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ from typing import Any
 
 import pytest
 from huisou.core.errors import MediaError
+from huisou.core.fields import Field
 from huisou.core.interfaces import MediaItem, MediaSource, OptionSpec
+from huisou.testing.field_checks import field_problems
 
 _OPEN_EVENTS = {"open", "os.open"}
 _recording: list[set[str]] = []
@@ -107,6 +114,61 @@ class MediaSourceContract:
         for item in local:
             st = os.stat(item.path)
             assert (item.size, item.mtime_ns) == (st.st_size, st.st_mtime_ns), item.path
+
+    def test_no_item_is_another_items_sidecar(self, items: list[MediaItem]) -> None:
+        for item in items:
+            assert isinstance(item.depends_on, tuple), f"{item.path}: depends_on is not a tuple"
+            assert all(isinstance(p, str) and p for p in item.depends_on), item.depends_on
+            assert item.path not in item.depends_on, f"{item.path} depends on itself"
+        sidecars = {path for item in items for path in item.depends_on}
+        both = sorted(sidecars & {item.path for item in items})
+        assert not both, f"files yielded as photos and listed as sidecars (depends_on): {both}"
+
+    @pytest.fixture
+    def declared_fields(self, huisou_host: Any) -> dict[str, Field]:
+        """The fields declared on ``huisou_host`` (built-ins and registered plugins)."""
+        return huisou_host.fields()
+
+    def test_item_fields_are_declared_and_of_their_type(
+        self, items: list[MediaItem], declared_fields: dict[str, Field]
+    ) -> None:
+        problems = []
+        for item in items:
+            if item.fields is not None:
+                problems += field_problems(dict(item.fields), declared_fields, item.path)
+        assert not problems, "\n".join(problems)
+
+    def test_exclude_leaves_out_exactly_the_matching_items(
+        self, source: MediaSource, items: list[MediaItem], huisou_host: Any,
+        register_plugin: Any, tmp_path_factory: Any,
+    ) -> None:
+        import huisou.testing.fakes as fakes
+        from huisou.core.config import Config
+        from huisou.core.indexer import Indexer
+        from huisou.core.library import Library
+
+        name = items[0].path.rstrip("/").rsplit("/", 1)[-1]
+        options = {**source.config, "exclude": [name]}
+        try:  # the catalog stores the user's --exclude with the source and passes it back
+            rebuilt = type(source)(source.root, **options)
+        except TypeError as exc:
+            pytest.fail(f"{type(source).__name__}(root, exclude=[...]) raised {exc}: accept "
+                        "**options (huisou applies exclude itself)")
+        if "fake" not in huisou_host.embedding_backends():
+            register_plugin(fakes, name="huisou-contract-fakes")
+        db = tmp_path_factory.mktemp("contract-library") / "library.db"
+        library = Library(Config(db=str(db), backend="fake", store="memory"), huisou_host)
+        try:
+            source_id = library.catalog.add_source(type(source).type_id, source.root, options)
+            record = next(r for r in library.catalog.sources() if r.id == source_id)
+            list(Indexer(library, [(record, rebuilt)]).run())
+            kept = {i.path for i in items if library.catalog.item_by_path(i.path) is not None}
+        finally:
+            library.close()
+        expected = {i.path for i in items if i.path.rstrip("/").rsplit("/", 1)[-1] != name}
+        assert kept == expected, (
+            f"with exclude={[name]}: missing {sorted(expected - kept)}, "
+            f"not excluded {sorted(kept - expected)}")
 
     def test_scan_yields_each_path_once(self, items: list[MediaItem]) -> None:
         paths = [item.path for item in items]

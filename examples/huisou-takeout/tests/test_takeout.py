@@ -58,7 +58,8 @@ def takeout(tmp_path) -> Path:
 
 class TestTakeoutContract(MediaSourceContract):
     @pytest.fixture
-    def source(self, takeout):
+    def source(self, takeout, register_plugin):
+        register_plugin(huisou_takeout, name="takeout")  # so the suite sees "description"
         return TakeoutSource(str(takeout))
 
 

@@ -42,6 +42,15 @@ class TestXmpRatingContract(MetadataExtractorContract):
         [extractor] = [e for e in huisou_host.metadata_extractors() if e.name == "xmp-rating"]
         return extractor
 
+    @pytest.fixture
+    def samples(self, photo_folder):
+        """Photos with ratings in both forms, so the field clauses see real values."""
+        paths = photo_folder.paths()
+        for stars, path in enumerate(paths):
+            packet = xmp_packet(element=stars % 2 == 1, Rating=stars if stars < 5 else -1)
+            path.write_bytes(insert_xmp(path.read_bytes(), packet))
+        return paths
+
 
 def test_installed_with_its_entry_point_not_imported_from_the_source_tree():
     names = {ep.name: ep.value for ep in metadata.entry_points(group="huisou")}
