@@ -22,6 +22,8 @@ KINDS: dict[str, tuple[str, str, str]] = {
                 "embeds images by colour layout and texts by hashed words"),
     "store": ("Store", "VectorStoreContract",
               "keeps vectors in a SQLite table and searches them exactly with NumPy"),
+    "extractor": ("Extractor", "MetadataExtractorContract",
+                  "reads a JPEG's comment into a full-text field it declares"),
 }
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*([-_][A-Za-z0-9]+)*$")
@@ -30,7 +32,8 @@ _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*([-_][A-Za-z0-9]+)*$")
 def names_for(name: str, kind: str) -> dict[str, str]:
     """Distribution, module, plugin id and class names derived from ``NAME``.
 
-    ``huisou-immich`` → module ``huisou_immich``, id ``immich``, class ``ImmichSource``.
+    ``huisou-immich`` → module ``huisou_immich``, id ``immich``, class ``ImmichSource``; an
+    extractor's field is ``immich_comment`` (field names take ``_``, not ``-``).
     """
     if not _NAME.match(name):
         raise click.BadParameter(
@@ -47,6 +50,7 @@ def names_for(name: str, kind: str) -> dict[str, str]:
         "id": "-".join(words),
         "class": "".join(w.capitalize() for w in words) + suffix,
         "contract": contract,
+        "field": re.sub(r"^(?![a-z])", "x_", "_".join(words))[:40] + "_comment",
         "works": works,
         "kind": kind,
         "description": f"huisou {kind} plugin {'-'.join(words)!r}",

@@ -1,6 +1,6 @@
 """``huisou plugin new``: the generated packages install, pass their contract tests, and show up.
 
-One venv for the three kinds: it sees the running environment's packages (huisou, pytest, numpy,
+One venv for the four kinds: it sees the running environment's packages (huisou, pytest, numpy,
 Pillow) through a ``.pth`` file, so nothing is downloaded, and the generated packages are
 installed into it with ``pip install --no-deps --no-build-isolation``, found through their
 entry points, never imported from the generation folder.
@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from huisou.cli.main import cli
 from huisou.cli.plugin_cmd import generate, names_for, render
 
-KINDS = ("source", "backend", "store")
+KINDS = ("source", "backend", "store", "extractor")
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -49,6 +49,10 @@ def test_names_are_derived_from_the_distribution_name():
     assert (values["dist"], values["module"], values["id"], values["class"]) == (
         "huisou-immich-albums", "huisou_immich_albums", "immich-albums", "ImmichAlbumsSource")
     assert names_for("qdrant", "store")["class"] == "QdrantStore"
+    values = names_for("huisou-xmp-label", "extractor")
+    assert (values["class"], values["id"], values["field"]) == (
+        "XmpLabelExtractor", "xmp-label", "xmp_label_comment")
+    assert names_for("huisou-3d", "extractor")["field"] == "x_3d_comment"
 
 
 def test_bad_name_and_existing_folder_are_clear_errors(tmp_path):
@@ -124,9 +128,11 @@ def test_generated_packages_install_pass_their_tests_and_are_listed(tmp_path):
     listing = json.loads(run([str(python), "-m", "huisou", "plugins", "--json"], cwd=tmp_path,
                              env=env).stdout)
     by_name = {row["name"]: row for row in listing}
-    expected_hooks = {"source": "register_media_sources", "backend": "register_embedding_backends",
-                      "store": "register_vector_stores"}
+    expected_hooks = {"source": ["register_media_sources"],
+                      "backend": ["register_embedding_backends"],
+                      "store": ["register_vector_stores"],
+                      "extractor": ["register_fields", "register_metadata_extractors"]}
     for kind in KINDS:
         row = by_name[f"tmpl-{kind}"]
-        assert row["version"] == "0.1.0" and row["hooks"] == [expected_hooks[kind]], row
+        assert row["version"] == "0.1.0" and sorted(row["hooks"]) == expected_hooks[kind], row
         assert row["errors"] == [], row
