@@ -17,6 +17,7 @@ from huisou.core.interfaces import StoreLocation
 from huisou.testing import (
     EmbeddingBackendContract,
     MediaSourceContract,
+    MetadataExtractorContract,
     VectorStoreContract,
 )
 
@@ -100,3 +101,52 @@ class TestNpzStoreFromDocs(VectorStoreContract):
     def store(self, tmp_path):
         npz = module("huisou_npz/__init__.py")
         return npz.NpzStore(StoreLocation(str(tmp_path / "lib.db"), "contract", self.dimensions))
+
+
+def _with_comment(path, text):
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image.load()
+    image.save(path, "JPEG", comment=text.encode())
+    return path
+
+
+class TestCommentExtractorFromDocs(MetadataExtractorContract):
+    @pytest.fixture
+    def extractor(self, huisou_host, register_plugin):
+        register_plugin(module("huisou_comment/__init__.py"), name="comment")
+        return next(e for e in huisou_host.metadata_extractors() if e.name == "jpeg-comment")
+
+    @pytest.fixture
+    def samples(self, photo_folder):
+        return [_with_comment(p, f"照片 {i}") for i, p in enumerate(photo_folder.paths())]
+
+
+def test_doc_extractor_fields_are_stored_by_an_index_run(huisou_host, register_plugin,
+                                                         photo_folder, tmp_path):
+    """Both extractors of the page through the host: the comment from the bytes, the
+    brightness from the decoded image, stored as the fields they declare."""
+    import huisou.testing.fakes as fakes
+    from huisou.core import field_store
+    from huisou.core.config import Config
+    from huisou.core.indexer import Indexer
+    from huisou.core.library import Library
+
+    _with_comment(photo_folder / "red.jpg", "sunset at the beach")
+    register_plugin(fakes, name="fakes")
+    register_plugin(module("huisou_comment/__init__.py"), name="comment")
+    library = Library(Config(db=str(tmp_path / "lib.db"), backend="fake", store="memory"),
+                      huisou_host)
+    source_id = library.catalog.add_source("folder", str(photo_folder), {})
+    record = next(r for r in library.catalog.sources() if r.id == source_id)
+    list(Indexer(library, [(record, library.source_for(record))]).run())
+    conn = library.catalog.conn
+    ids = dict(conn.execute("SELECT path, id FROM items"))
+    values = field_store.values_of(conn, list(ids.values()), huisou_host.fields())
+    by_name = {Path(p).name: values.get(i, {}) for p, i in ids.items()}
+    library.close()
+    assert by_name["red.jpg"]["comment"] == "sunset at the beach"
+    assert "comment" not in by_name["green.jpg"]
+    assert by_name["white.jpg"]["brightness"] > 0.9 > 0.1 > by_name["no-exif-black.jpg"]["brightness"]
+    assert not huisou_host.problems

@@ -79,8 +79,8 @@ def test_plugin_docs_exist_and_link(page):
 
 def test_writing_plugins_covers_each_kind_with_an_entry_point():
     text = (DOCS / "writing-plugins.md").read_text(encoding="utf-8")
-    assert text.count("[project.entry-points.huisou]") >= 3
-    for base in ("MediaSource", "EmbeddingBackend", "VectorStore"):
+    assert text.count("[project.entry-points.huisou]") >= 4
+    for base in ("MediaSource", "EmbeddingBackend", "VectorStore", "MetadataExtractor"):
         assert f"({base})" in text, f"writing-plugins.md has no {base} subclass example"
     assert "plugins_dir" in text
 
@@ -88,7 +88,7 @@ def test_writing_plugins_covers_each_kind_with_an_entry_point():
 def test_writing_plugins_python_blocks_compile():
     text = (DOCS / "writing-plugins.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
-    assert len(blocks) >= 4
+    assert len(blocks) >= 5
     for block in blocks:
         compile(block, "writing-plugins.md", "exec")
 
