@@ -35,11 +35,11 @@ def test_wheel_ships_the_testing_kit_and_templates(tmp_path):
                             if n.endswith(".dist-info/entry_points.txt"))
     assert "[pytest11]\nhuisou = huisou.testing.pytest_plugin" in entry_points
     for module in ("__init__", "pytest_plugin", "fakes", "photos", "contract_source",
-                   "contract_backend", "contract_store", "contract_extractor"):
+                   "contract_backend", "contract_store", "contract_extractor", "field_checks"):
         assert f"huisou/testing/{module}.py" in names, module
     assert "huisou/cli/plugin_cmd.py" in names
     templates = sorted(p.name for p in (REPO / "cli" / "templates" / "plugin").glob("*.tmpl"))
-    assert len(templates) == 8
+    assert len(templates) == 10  # four kinds: module and test each, plus pyproject and README
     missing = [t for t in templates if f"huisou/cli/templates/plugin/{t}" not in names]
     assert not missing, (
         f"templates missing from the wheel: {missing}; pyproject.toml needs "
