@@ -21,6 +21,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
 from typing import Any, ClassVar
@@ -51,12 +52,10 @@ def _key(stem: str) -> str:
 
 
 def sidecar_index(names: list[str]) -> dict[tuple[str, str], str]:
-    """``(key, "(n)") -> sidecar file name`` for the ``.json`` files of one folder."""
-    index: dict[tuple[str, str], str] = {}
-    for name in (n for n in names if n.lower().endswith(".json")):
-        stem, number = _split(name[:-5])
-        index.setdefault((_key(stem), number), name)
-    return index
+    """``(key, "(n)") -> sidecar file name`` for the ``.json`` files of one folder (of two
+    sidecars with one key, the name that sorts first)."""
+    jsons = sorted((n for n in names if n.lower().endswith(".json")), reverse=True)
+    return {(_key(stem), n): name for name in jsons for stem, n in [_split(name[:-5])]}
 
 
 def find_sidecar(photo: str, index: Mapping[tuple[str, str], str]) -> str | None:
@@ -89,12 +88,12 @@ def _taken_at(value: Any) -> str | None:
     return moment.isoformat() if 1800 < moment.year < 2200 and moment.timestamp() else None
 
 
+@dataclass(eq=False)
 class SidecarFields(Mapping[str, Any]):
     """A photo's sidecar fields, read on first use (never during the scan). A bad sidecar
     gives none and one warning naming it; the photo is indexed anyway."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
+    path: str
 
     @cached_property
     def _fields(self) -> dict[str, Any]:
