@@ -44,3 +44,35 @@ def test_example_suite_passes(dist, entry_point, tmp_path):
     tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-25:])
     assert result.returncode == 0, f"{dist} tests failed:\n{tail}"
     assert " passed" in result.stdout and " failed" not in result.stdout, tail
+
+
+#: What plugins may import of huisou: the names the plugin docs use (writing-plugins.md,
+#: testing-plugins.md). Anything else is internal and may change under a plugin.
+PUBLIC = ("huisou.core.interfaces", "huisou.core.fields", "huisou.core.errors")
+TEMPLATES = Path(__file__).resolve().parent.parent / "cli" / "templates" / "plugin"
+
+
+def _huisou_imports(source: str) -> set[tuple[str, str]]:
+    """``(module, name)`` of every ``huisou`` import in ``source``, nested ones too."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "huisou":
+            found |= {(node.module, alias.name) for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {(a.name, "") for a in node.names if a.name.split(".")[0] == "huisou"}
+    return found
+
+
+@pytest.mark.parametrize("path", [
+    *sorted(EXAMPLES.glob("huisou-*/huisou_*/*.py")),
+    *sorted(TEMPLATES.glob("*.py.tmpl")),
+], ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_plugins_and_templates_import_only_the_public_api(path):
+    text = path.read_text(encoding="utf-8").replace("{{module}}", "plugin").replace(
+        "{{class}}", "Plugin")
+    private = {(module, name) for module, name in _huisou_imports(text)
+               if (module, name) != ("huisou", "hookimpl") and module not in PUBLIC
+               and not module.startswith("huisou.testing")}
+    assert not private, f"{path.name} imports huisou internals: {sorted(private)}"
