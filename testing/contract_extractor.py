@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from huisou.core.fields import Field
-from huisou.core.interfaces import MediaItem, MetadataExtractor
+from huisou.core.interfaces import DecodedImage, MediaItem, MetadataExtractor
 from huisou.testing.field_checks import field_problems
 from huisou.testing.photos import DEFAULT_PHOTOS, PhotoSpec, make_jpeg
 
@@ -105,6 +105,26 @@ class MetadataExtractorContract:
         for path, data in inputs:
             values = self._extract(extractor, path, data)
             problems += field_problems(values, declared_fields, f"{type(extractor).name} on {path}")
+        assert not problems, "\n".join(problems)
+
+    def test_image_values_are_declared_fields_of_their_type(
+        self, extractor: MetadataExtractor, declared_fields: dict[str, Field], samples: list[Any]
+    ) -> None:
+        if extractor.image_size <= 0:
+            pytest.skip("image_size = 0: this extractor reads bytes only")
+        from PIL import Image, ImageOps
+
+        problems = []
+        for path in samples:
+            with Image.open(path) as image:
+                oriented = ImageOps.exif_transpose(image).convert("RGB")
+            oriented.thumbnail((extractor.image_size * 2, extractor.image_size * 2))
+            decoded = DecodedImage(oriented, *oriented.size, "JPEG")
+            item = _item(str(path), Path(path).read_bytes())
+            values = extractor.extract_image(item, decoded, None)
+            assert values is None or isinstance(values, dict), f"returned {type(values).__name__}"
+            problems += field_problems(dict(values or {}), declared_fields,
+                                       f"{type(extractor).name} on the pixels of {path}")
         assert not problems, "\n".join(problems)
 
     def test_is_a_metadata_extractor(self, extractor: MetadataExtractor) -> None:

@@ -123,6 +123,15 @@ class TestCommentExtractorFromDocs(MetadataExtractorContract):
         return [_with_comment(p, f"照片 {i}") for i, p in enumerate(photo_folder.paths())]
 
 
+class TestBrightnessExtractorFromDocs(MetadataExtractorContract):
+    """The image extractor of the page: its values from the pixels are checked too."""
+
+    @pytest.fixture
+    def extractor(self, huisou_host, register_plugin):
+        register_plugin(module("huisou_comment/__init__.py"), name="comment")
+        return next(e for e in huisou_host.metadata_extractors() if e.name == "brightness")
+
+
 def test_doc_extractor_fields_are_stored_by_an_index_run(huisou_host, register_plugin,
                                                          photo_folder, tmp_path):
     """Both extractors of the page through the host: the comment from the bytes, the

@@ -47,6 +47,14 @@ class Wordy(MetadataExtractor):
         return {"rating": "five"}
 
 
+class Pixels(MetadataExtractor):
+    name = "pixels"
+    image_size = 16
+
+    def extract_image(self, item, decoded, vector):
+        return {"rating": 2, "brightnes": 0.5}
+
+
 class Walk(MediaSource):
     """The .jpg files of a tree, with ``name.jpg.json`` as a sidecar when there is one."""
     type_id = "walk"
@@ -145,6 +153,10 @@ class TestWordy(Extractor):
     plugin_extractor = p.Wordy()
 
 
+class TestPixels(Extractor):
+    plugin_extractor = p.Pixels()
+
+
 class TestUnregistered(MetadataExtractorContract):
     @pytest.fixture
     def extractor(self):
@@ -192,6 +204,7 @@ EXTRACTOR_CLAUSE = "test_returns_only_declared_fields_of_their_type"
 FIELDS_CLAUSE = "test_item_fields_are_declared_and_of_their_type"
 SIDECAR_CLAUSE = "test_no_item_is_another_items_sidecar"
 EXCLUDE_CLAUSE = "test_exclude_leaves_out_exactly_the_matching_items"
+IMAGE_CLAUSE = "test_image_values_are_declared_fields_of_their_type"
 
 
 def run_suites(pytester):
@@ -209,18 +222,20 @@ def test_field_sidecar_and_exclude_clauses_fail_on_plugins_that_break_them(pytes
         f"TestMisspelt::{EXTRACTOR_CLAUSE}",
         f"TestWordy::{EXTRACTOR_CLAUSE}",
         f"TestUnregistered::{EXTRACTOR_CLAUSE}",
+        f"TestPixels::{IMAGE_CLAUSE}",
         f"TestSidecarsAsPhotos::{SIDECAR_CLAUSE}",
         f"TestUndeclaredFields::{FIELDS_CLAUSE}",
         f"TestWrongTypeFields::{FIELDS_CLAUSE}",
         f"TestNoOptions::{EXCLUDE_CLAUSE}",
         f"TestDropsAllWhenExcluding::{EXCLUDE_CLAUSE}",
     }, out
-    for passed in (f"TestGoodExtractor::{EXTRACTOR_CLAUSE}", f"TestWalk::{EXCLUDE_CLAUSE}",
+    for passed in (f"TestGoodExtractor::{EXTRACTOR_CLAUSE}", f"TestPixels::{EXTRACTOR_CLAUSE}", f"TestWalk::{EXCLUDE_CLAUSE}",
                    f"TestWalk::{SIDECAR_CLAUSE}", f"TestGoodFields::{FIELDS_CLAUSE}"):
         assert f"PASSED test_contract_fields.py::{passed}" in out, out
     for message in ("'ratng', which no plugin declared", "field 'rating' (int): expected an "
                     "integer, got 'five'", "'mood', which no plugin declared",
                     "field 'rating' (int): expected an integer, got 4.5",
                     "field 'taken_at' (datetime)", "listed as sidecars (depends_on)",
-                    "accept **options", "with exclude="):
+                    "accept **options", "with exclude=", "pixels on the pixels of",
+                    "'brightnes', which no plugin declared"):
         assert message in out, message
