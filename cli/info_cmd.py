@@ -4,7 +4,8 @@ The answer combines three things: which source covers the path (and whether one 
 excludes it, by name), what the catalog recorded (indexed, or unreadable/unsupported/skipped
 with the reason), and whether the file on disk still matches that record (same size and
 mtime: "unchanged", so the next run will not read it). Metadata is shown as stored: taken-at
-with where it came from, GPS, camera, orientation and the size *after* orientation.
+with where it came from, GPS, camera, orientation and the size *after* orientation, then the
+values of plugin fields (``rating``, ``tags``...).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import click
 from huisou.cli.common import library_options, open_library, print_json, shown_path
-from huisou.core import db
+from huisou.core import db, field_store
 from huisou.core.config import Config
 
 META_KEYS = (
@@ -145,6 +146,9 @@ def explain(library: Any, path: str) -> dict[str, Any]:
             else None
         ),
         group=record["group_key"],
+        fields=field_store.values_of(catalog.conn, [record["id"]], library.host.fields()).get(
+            record["id"], {}
+        ),
     )
     if rule:  # indexed earlier, excluded by the source's rules now
         data.update(status="excluded", catalog_status=record["status"], reason=rule)
@@ -186,9 +190,22 @@ def _lines(data: dict[str, Any]) -> list[tuple[str, str]]:
         out.append(("format", meta["format"]))
     if data.get("group"):
         out.append(("group", data["group"]))
+    for name, value in (data.get("fields") or {}).items():
+        out.append((name, _field_text(value)))
     if "models" in data:
         out.append(("vectors", ", ".join(data["models"]) or "none"))
     return out
+
+
+def _field_text(value: Any) -> str:
+    """A plugin field's JSON value for people: tags joined, GPS as two numbers."""
+    if isinstance(value, list):
+        return ", ".join(str(tag) for tag in value)
+    if isinstance(value, dict):
+        return f"{value['lat']:.5f}, {value['lon']:.5f}"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 @click.command()

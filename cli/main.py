@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "status": ("huisou.cli.status_cmd", "status", "Show what the library holds."),
     "sources": ("huisou.cli.sources_cmd", "sources", "List, add and remove photo sources."),
     "info": ("huisou.cli.info_cmd", "info", "Explain one photo's catalog record."),
+    "fields": ("huisou.cli.fields_cmd", "fields", "List the fields photos have (for --where)."),
     "plugins": ("huisou.cli.plugins_cmd", "plugins", "List plugins and the hooks they implement."),
     "plugin": ("huisou.cli.plugin_cmd", "plugin", "Create a new plugin package from a template."),
     "doctor": ("huisou.cli.doctor_cmd", "doctor", "Check this installation."),

@@ -67,6 +67,30 @@ def _date(value: str | None, option: str) -> str | None:
         ) from None
 
 
+class _BadExpression(click.ClickException):
+    """A ``--where`` that does not parse or names an unknown field: a usage error (exit 2),
+    one line without the generic "see --help" hint (the message says what to do)."""
+
+    exit_code = 2
+
+
+def _compiled(library: Any, expressions: tuple[str, ...]) -> tuple[Any, ...]:
+    """Each ``--where`` checked against the library's fields and compiled."""
+    from huisou.core.field_store import recorded_declarations
+    from huisou.core.where import WhereError, compile_where, known_fields
+
+    if not expressions:
+        return ()
+    fields = known_fields(library.host.fields(), recorded_declarations(library.catalog.conn))
+    compiled = []
+    for text in expressions:
+        try:
+            compiled.append(compile_where(text, fields))
+        except WhereError as exc:
+            raise _BadExpression(exc.describe(text)) from None
+    return tuple(compiled)
+
+
 class _MinScore(click.ParamType):
     """``auto`` (the adaptive cutoff), ``off`` (none) or a cosine floor from -1 to 1."""
 
@@ -98,6 +122,12 @@ class _MinScore(click.ParamType):
 @click.option("--folder", type=click.Path(file_okay=False), help="Only photos under this folder.")
 @click.option("--camera", help="Camera make/model contains this text.")
 @click.option("--has-gps/--no-gps", default=None, help="Only photos with (or without) GPS.")
+@click.option("--where", "where", multiple=True, metavar="EXPR",
+              help="Only photos whose fields match, e.g. 'rating >= 3', 'tags has family', "
+              "'camera ~ canon and taken_at >= 2023-03' (repeatable, all must hold; "
+              "fields: huisou fields).")
+@click.option("--sort", type=click.Choice(["score", "date"]), default="score",
+              show_default=True, help="Best match first, or newest first among the matches.")
 @click.option(
     "--min-score",
     type=_MinScore(),
@@ -128,6 +158,8 @@ def search(
     folder: str | None,
     camera: str | None,
     has_gps: bool | None,
+    where: tuple[str, ...],
+    sort: str,
     min_score: float | str | None,
     like: tuple[str, ...],
     unlike: tuple[str, ...],
@@ -163,6 +195,7 @@ def search(
         has_gps=has_gps,
     )
     library = open_library(config, readonly=True)
+    filters.where = _compiled(library, where)
     if text:
         backend_id, model = library.model_choice()
         notice = library.host.language_notice(text, backend_id, model, config.models_path)
@@ -171,7 +204,7 @@ def search(
     searcher = Searcher(library)
     hits = searcher.search(
         text, image=image, top=top, filters=filters, min_score=min_score,
-        literal=literal, like=like, unlike=unlike, collapse=collapse,
+        literal=literal, like=like, unlike=unlike, collapse=collapse, sort=sort,
     )
     understood = searcher.understood
     if searcher.notice:

@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from huisou.core import db, library_file
+from huisou.core import where as where_language
 from huisou.core.errors import LibraryError
 from huisou.core.schema import ITEM_COLUMNS, METADATA_COLUMNS, MIGRATIONS
+from huisou.core.where import Condition
 
 
 @dataclass
@@ -478,38 +480,25 @@ class Catalog:
         camera: str | None = None,
         has_gps: bool | None = None,
         weekdays: Sequence[int] | None = None,
+        where: Sequence[Condition] = (),
     ) -> list[int] | None:
-        """Ids of embedded items matching the filters, or None when no filter is set."""
-        clauses: list[str] = []
-        params: list[Any] = [model]
-        if folder:
-            prefix = folder.rstrip("/")
-            clauses.append(f"(i.folder = {db.TEXT} OR i.folder LIKE {db.TEXT} ESCAPE '\\')")
-            escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            params += [db.text_param(prefix), db.text_param(escaped + "/%")]
-        if after:
-            clauses.append("i.taken_at >= ?")
-            params.append(after)
-        if before:
-            clauses.append("i.taken_at < ?")
-            params.append(before)
-        if camera:
-            clauses.append(
-                "(LOWER(COALESCE(i.camera_make, '') || ' ' || COALESCE(i.camera_model, '')) LIKE ?)"
-            )
-            params.append(f"%{camera.lower()}%")
-        if has_gps is not None:
-            clauses.append("i.gps_lat IS NOT NULL" if has_gps else "i.gps_lat IS NULL")
-        if weekdays:  # taken_at is ISO local time: its date part names the day of the week
-            marks = ",".join("?" * len(weekdays))
-            clauses.append(f"CAST(strftime('%w', substr(i.taken_at, 1, 10)) AS INTEGER) "
-                           f"IN ({marks})")
-            params += [int(day) for day in weekdays]
-        if not clauses:
-            return None
+        """Ids of embedded items matching the filters, or None when no filter is set. The
+        named filters are shorthands for ``--where`` conditions (:func:`where.shorthands`)."""
+        conditions = [
+            *where_language.shorthands(folder=folder, after=after, before=before,
+                                       camera=camera, has_gps=has_gps, weekdays=weekdays),
+            *where,
+        ]
+        return self.ids_where(model, conditions) if conditions else None
+
+    def ids_where(self, model: str, conditions: Sequence[Condition]) -> list[int]:
+        """Ids of the items with a vector of ``model`` that meet every condition (compiled by
+        :mod:`huisou.core.where`: SQL over ``items i`` with bound parameters)."""
+        clauses = " AND ".join(f"({condition.sql})" for condition in conditions) or "1"
+        params = [model, *(p for condition in conditions for p in condition.params)]
         rows = self.conn.execute(
             "SELECT i.id FROM items i JOIN embeddings e ON e.item_id = i.id AND e.model = ? "
-            f"WHERE {' AND '.join(clauses)}",
+            f"WHERE {clauses}",
             params,
         )
         return [r[0] for r in rows]

@@ -13,10 +13,11 @@ import os
 import re
 import shlex
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from huisou.core import field_store
 from huisou.core.collapse import collapse as collapse_hits
 from huisou.core.errors import HuisouError, MediaError
 from huisou.core.feedback import rocchio, stored_vectors
@@ -37,18 +38,22 @@ from huisou.core.query_understanding import Understood, understand
 from huisou.core.regular_files import open_regular
 from huisou.core.relevance import LibraryJudge
 from huisou.core.signals import run_signals, signal_text
+from huisou.core.where import Condition, shorthands
 
 #: ``min_score`` value asking for the adaptive cutoff of :mod:`huisou.core.relevance`.
 AUTO = "auto"
 #: Candidates the adaptive cutoff looks at beyond ``top`` (the gap may lie further down).
 JUDGED_CANDIDATES = 64
+#: Orders of ``search(sort=...)``: best match first, or newest first (taken-at).
+SORTS = ("score", "date")
 
 _WEIGHT = re.compile(r"^(?P<sign>[+-]?)(?:(?P<weight>\d+(?:\.\d+)?):)?(?P<text>.*)$", re.S)
 
 
 @dataclass
 class SearchFilters:
-    """Catalog-side restrictions; all optional and combined with AND."""
+    """Catalog-side restrictions; all optional and combined with AND. The named ones are
+    shorthands for ``where`` conditions (compiled ``--where`` expressions)."""
 
     folder: str | None = None
     after: str | None = None
@@ -56,9 +61,16 @@ class SearchFilters:
     camera: str | None = None
     has_gps: bool | None = None
     weekdays: tuple[int, ...] | None = None
+    where: tuple[Condition, ...] = ()
 
     def is_empty(self) -> bool:
-        return not any(value is not None for value in asdict(self).values())
+        return not self.conditions()
+
+    def conditions(self) -> list[Condition]:
+        """Every restriction as a compiled condition, shorthands first."""
+        return [*shorthands(folder=self.folder, after=self.after, before=self.before,
+                            camera=self.camera, has_gps=self.has_gps, weekdays=self.weekdays),
+                *self.where]
 
 
 @dataclass
@@ -81,6 +93,8 @@ class Hit:
     fused: float | None = None
     #: What each ranking (CLIP, each signal) gave this hit, for ``--explain``.
     explain: tuple[Contribution, ...] | None = None
+    #: Plugin fields' values (``rating``, ``tags``...); the built-ins are the other attributes.
+    fields: dict[str, Any] | None = None
 
     def camera_text(self) -> str | None:
         """Make and model for people ("Canon Canon EOS 40D"), None when unknown."""
@@ -98,6 +112,7 @@ class Hit:
             "height": self.height,
             "camera": self.camera,
             "gps": self.gps,
+            "fields": self.fields or {},
             **({"similar": self.similar} if self.similar is not None else {}),
         }
 
@@ -216,14 +231,19 @@ class Searcher:
         like: Sequence[str] = (),
         unlike: Sequence[str] = (),
         collapse: bool = False,
+        sort: str = "score",
     ) -> list[Hit]:
         """Best-first hits. ``min_score``: a cosine floor, :data:`AUTO` for the adaptive
         cutoff, or None for the plain top ``top`` (each hit still gets a confidence).
         Unless ``literal``, dates in the query become a taken-at filter (:attr:`understood`).
         ``like``/``unlike``: catalog paths whose stored vectors steer the query (Rocchio);
-        ``collapse``: near-duplicates and bursts fold into their best hit's ``similar``."""
+        ``collapse``: near-duplicates and bursts fold into their best hit's ``similar``.
+        ``sort="date"``: the hits that pass the cutoff, newest first (with no cutoff, the top
+        ``top`` by score, newest first). Each hit carries its plugin fields' values."""
         if top < 1:
             raise HuisouError(f"--top must be at least 1, got {top}")
+        if sort not in SORTS:
+            raise HuisouError(f"--sort must be one of {', '.join(SORTS)}, got {sort!r}")
         self.why_empty = None
         self.understood = None
         self.notice = None
@@ -251,12 +271,11 @@ class Searcher:
         if self.why_empty:
             return []
         if only_filters:
-            return self._by_filters(filters, top)
+            return self._with_fields(self._by_filters(filters, top))
         candidates = None
-        if filters and not filters.is_empty():
-            candidates = library.catalog.filter_ids(
-                library.backend.model_fingerprint, **asdict(filters)
-            )
+        conditions = filters.conditions() if filters else []
+        if conditions:
+            candidates = library.catalog.ids_where(library.backend.model_fingerprint, conditions)
         if self.understood is not None and self.understood.place is not None:
             candidates = self._in_place(self.understood, candidates)
         if candidates is not None and not candidates:
@@ -283,7 +302,19 @@ class Searcher:
             self.why_empty = _why_none(min_score, below)
         if collapse:
             hits = self._collapsed(hits, rows)
-        return hits[:top]
+        if sort == "date":
+            hits = _newest_first(hits if min_score is not None else hits[:top])
+        return self._with_fields(hits[:top])
+
+    def _with_fields(self, hits: list[Hit]) -> list[Hit]:
+        """``hits`` with their plugin fields' values (one query for all of them)."""
+        library = self.library
+        values = field_store.values_of(
+            library.catalog.conn, [hit.item_id for hit in hits], library.host.fields()
+        )
+        for hit in hits:
+            hit.fields = values.get(hit.item_id, {})
+        return hits
 
     def _signal_matches(
         self, query: str, candidates: list[int] | None, limit: int
@@ -400,14 +431,16 @@ class Searcher:
         """A query that was only a time or place ("去年", "in Beijing"): those photos,
         newest first."""
         library = self.library
-        ids = library.catalog.filter_ids(library.backend.model_fingerprint, **asdict(filters))
+        conditions = filters.conditions()
+        ids = (library.catalog.ids_where(library.backend.model_fingerprint, conditions)
+               if conditions else None)
         if self.understood is not None and self.understood.place is not None:
             ids = self._in_place(self.understood, ids)
         rows = library.catalog.items_by_ids(ids or [])
         if not rows:
             self.why_empty = "no indexed photo was taken at the understood time or place"
-        newest = sorted(rows.values(), key=lambda row: row["taken_at"] or "", reverse=True)
-        return [_hit(row, 0.0, None) for row in newest[:top]]
+        hits = _newest_first([_hit(row, 0.0, None) for row in rows.values()])
+        return hits[:top]
 
     def _nearest(
         self, vector: Any, k: int, candidates: list[int] | None
@@ -479,13 +512,19 @@ def _why_none(min_score: float | str | None, below: list[float]) -> str:
 
 
 def _narrowed(filters: SearchFilters, understood: Understood) -> SearchFilters:
-    """``filters`` with the understood date range intersected into ``after``/``before``."""
-    after = max(d for d in (filters.after, understood.after) if d) if (
-        filters.after or understood.after) else None
-    before = min(d for d in (filters.before, understood.before) if d) if (
-        filters.before or understood.before) else None
-    weekdays = understood.weekdays or filters.weekdays
-    return SearchFilters(filters.folder, after, before, filters.camera, filters.has_gps, weekdays)
+    """``filters`` and the understood dates and days of the week, as conditions like any
+    ``--where`` (so "去年" and ``--where 'taken_at >= 2023'`` meet in one query)."""
+    understood_conditions = shorthands(
+        after=understood.after, before=understood.before, weekdays=understood.weekdays
+    )
+    return replace(filters, where=(*filters.where, *understood_conditions))
+
+
+def _newest_first(hits: list[Hit]) -> list[Hit]:
+    """By taken-at, newest first; undated photos last (stable: best score first among equals)."""
+    dated = sorted((hit for hit in hits if hit.taken_at), key=lambda hit: hit.taken_at or "",
+                   reverse=True)
+    return dated + [hit for hit in hits if not hit.taken_at]
 
 
 def _with_signals(confidence: str | None, parts: Sequence[Contribution]) -> str | None:

@@ -94,8 +94,9 @@ def test_search_json_paths_and_filters(library_home):
     off = ("--min-score", "off")
     hits = json.loads(huisou(home, "search", "red", "--json", *off, check=True).stdout)
     assert set(hits[0]) == {
-        "path", "score", "confidence", "taken_at", "width", "height", "camera", "gps"
+        "path", "score", "confidence", "taken_at", "width", "height", "camera", "gps", "fields"
     }
+    assert all(hit["fields"] == {} for hit in hits)  # no plugin declares a field here
     assert all(hit["confidence"] is None for hit in hits)  # too few photos to judge
     assert Path(hits[0]["path"]).name in {"red.jpg", "reddish.png"}
     assert hits[0]["score"] >= hits[-1]["score"]

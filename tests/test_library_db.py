@@ -309,6 +309,7 @@ def _library(home: Path, photos: Path, db: Path) -> None:
 
 READ_ONLY_COMMANDS = (
     ("status",), ("status", "--json"), ("sources", "list"), ("search", "red"), ("doctor",),
+    ("fields", "--json"),
 )
 
 
