@@ -438,7 +438,9 @@ class Searcher:
             ids = self._in_place(self.understood, ids)
         rows = library.catalog.items_by_ids(ids or [])
         if not rows:
-            self.why_empty = "no indexed photo was taken at the understood time or place"
+            self.why_empty = "no indexed photo was taken at the understood time or place" + (
+                " and matches the filters" if len(conditions) > len(_understood_conditions(
+                    self.understood)) else "")
         hits = _newest_first([_hit(row, 0.0, None) for row in rows.values()])
         return hits[:top]
 
@@ -514,10 +516,14 @@ def _why_none(min_score: float | str | None, below: list[float]) -> str:
 def _narrowed(filters: SearchFilters, understood: Understood) -> SearchFilters:
     """``filters`` and the understood dates and days of the week, as conditions like any
     ``--where`` (so "去年" and ``--where 'taken_at >= 2023'`` meet in one query)."""
-    understood_conditions = shorthands(
-        after=understood.after, before=understood.before, weekdays=understood.weekdays
-    )
-    return replace(filters, where=(*filters.where, *understood_conditions))
+    return replace(filters, where=(*filters.where, *_understood_conditions(understood)))
+
+
+def _understood_conditions(understood: Understood | None) -> list[Condition]:
+    if understood is None:
+        return []
+    return shorthands(after=understood.after, before=understood.before,
+                      weekdays=understood.weekdays)
 
 
 def _newest_first(hits: list[Hit]) -> list[Hit]:

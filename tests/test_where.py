@@ -391,3 +391,17 @@ def test_info_shows_plugin_fields(rated, run_cli):
     assert data["metadata"]["camera_make"] == "Canon"  # the built-ins stay where they were
     code, out, _err = run_cli("info", str(rated / "Canon_40D.jpg"))
     assert "rating:" in out and "5" in out and "family, 家人" in out
+
+
+def test_understood_dates_and_where_meet_in_one_query(rated, run_cli):
+    """A query that is only a date ("2008年5月") lists the photos of that month: with a
+    --where, only those matching it too."""
+    code, out, err = run_cli("search", "2008年5月", "--json")
+    assert code == 0, err
+    assert {Path(h["path"]).name for h in json.loads(out)} == {"Canon_40D.jpg", "Pentax_K10D.jpg"}
+    code, out, err = run_cli("search", "2008年5月", "--json", "--where", "rating >= 3")
+    hits = json.loads(out)
+    assert [(Path(h["path"]).name, h["fields"]["rating"]) for h in hits] == [("Canon_40D.jpg", 5)]
+    assert hits[0]["understood"]["taken_after"] == "2008-05-01"
+    code, out, err = run_cli("search", "2008年5月", "--json", "--where", "rating >= 6")
+    assert json.loads(out) == [] and "matches the filters" in err
