@@ -22,7 +22,7 @@ Usage::
 
     python benchmarks/where.py                 # 100k photos, 7 repeats
     python benchmarks/where.py --count 20000 --repeats 5
-    python benchmarks/where.py --smoke         # 2000 photos, 2 repeats (CI)
+    python benchmarks/where.py --smoke         # 1000 photos, 2 repeats (CI)
 """
 
 from __future__ import annotations
@@ -205,10 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--smoke", action="store_true", help="2000 photos, 2 repeats")
+    parser.add_argument("--smoke", action="store_true", help="1000 photos, 2 repeats")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.count, args.repeats = 2000, 2
+        args.count, args.repeats = 1000, 2
     path = cache_dir("libraries") / f"where-{args.count}.db"
     if not path.exists() or _count(path) != args.count:
         for leftover in path.parent.glob(path.name + "*"):

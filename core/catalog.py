@@ -493,12 +493,16 @@ class Catalog:
 
     def ids_where(self, model: str, conditions: Sequence[Condition]) -> list[int]:
         """Ids of the items with a vector of ``model`` that meet every condition (compiled by
-        :mod:`huisou.core.where`: SQL over ``items i`` with bound parameters)."""
+        :mod:`huisou.core.where`: SQL over ``items i`` with bound parameters).
+
+        The vector check is a primary-key probe after the conditions, so SQLite starts from
+        the conditions' own index (a ``taken_at`` range: 840 of 100k photos in 2 ms instead of
+        26 ms through a join it started from ``embeddings``; benchmarks/where.py)."""
         clauses = " AND ".join(f"({condition.sql})" for condition in conditions) or "1"
-        params = [model, *(p for condition in conditions for p in condition.params)]
+        params = [*(p for condition in conditions for p in condition.params), model]
         rows = self.conn.execute(
-            "SELECT i.id FROM items i JOIN embeddings e ON e.item_id = i.id AND e.model = ? "
-            f"WHERE {clauses}",
+            f"SELECT i.id FROM items i WHERE {clauses} AND EXISTS "
+            "(SELECT 1 FROM embeddings e WHERE e.item_id = i.id AND e.model = ?)",
             params,
         )
         return [r[0] for r in rows]

@@ -403,7 +403,9 @@ def _test(field: Field, test: str, params: Sequence[Any], lon: str = "") -> tupl
         value = _column(field)
         longitude = f"i.{field.columns[1]}" if len(field.columns) > 1 else ""
         sql = test.replace("{v}", value).replace("{lon}", longitude)
-        return f"({value} IS NOT NULL AND {sql})", list(params)
+        if value.startswith("i."):  # the guard keeps the test usable by the column's index
+            return f"({value} IS NOT NULL AND {sql})", list(params)
+        return f"COALESCE(({sql}), 0)", list(params)  # the expression is evaluated once
     sql = test.replace("{v}", "value").replace("{lon}", "lon")
     guard = f"typeof(value) {_TYPEOF[field.type]} AND " if field.type in _TYPEOF else ""
     # IN (subquery) runs once over the (field, value) index, not once per photo
