@@ -255,17 +255,7 @@ def test_a_field_only_the_library_remembers_is_filterable():
 
 # -- end to end: the CLI on real photos ------------------------------------------------------
 
-PLUGIN = '''
-from huisou import hookimpl
-from huisou.testing.fakes import register_embedding_backends  # noqa: F401
-
-
-@hookimpl
-def register_fields(register):
-    register("rating", "int", "Stars from 0 to 5")
-    register("tags", "tags", "Keywords", fulltext=True)
-'''
-#: file -> (rating, tags) as a test extractor would give them
+#: file -> (rating, tags) as the test extractor gives them
 VALUES = {
     "Canon_40D.jpg": (5, ["family", "家人"]),
     "Nikon_COOLPIX_P1.jpg": (3, ["beach"]),
@@ -274,15 +264,43 @@ VALUES = {
     "rocket.jpg": (None, ["space"]),
     "coffee.png": (None, None),
 }
+PLUGIN = f'''
+import os
+
+from huisou import hookimpl
+from huisou.core.interfaces import MetadataExtractor
+from huisou.testing.fakes import register_embedding_backends  # noqa: F401
+
+VALUES = {VALUES!r}
+
+
+class Ratings(MetadataExtractor):
+    """Stands in for an XMP reader: the values of the photo by its file name."""
+
+    name = "test-ratings"
+
+    def extract(self, item, fp):
+        rating, tags = VALUES.get(os.path.basename(item.path), (None, None))
+        found = {{"rating": rating, "tags": tags}}
+        return {{key: value for key, value in found.items() if value is not None}}
+
+
+@hookimpl
+def register_fields(register):
+    register("rating", "int", "Stars from 0 to 5")
+    register("tags", "tags", "Keywords", fulltext=True)
+
+
+@hookimpl
+def register_metadata_extractors(register):
+    register(Ratings())
+'''
 
 
 @pytest.fixture
 def rated(huisou_home: Path, tmp_path: Path):
-    """Real photos indexed with the fake backend, and ratings/tags stored for them."""
+    """Real photos indexed with the fake backend; the plugin's extractor gives ratings/tags."""
     from huisou.cli.main import main
-    from huisou.core import field_store
-    from huisou.core.catalog import Catalog
-    from huisou.core.fields import coerce
 
     plugins = huisou_home / "plugins"
     plugins.mkdir()
@@ -298,16 +316,6 @@ def rated(huisou_home: Path, tmp_path: Path):
     with pytest.raises(SystemExit) as exited:
         main(["index", str(photos)])
     assert exited.value.code == 0
-    fields = {"rating": FIELDS["rating"], "tags": FIELDS["tags"]}
-    catalog = Catalog(huisou_home / "library.db")
-    with catalog.transaction():
-        for name, (rating, tags) in VALUES.items():
-            item = catalog.item_by_path(str((photos / name).resolve()))
-            assert item is not None, name
-            values = {key: ("ratings", coerce(fields[key], value))
-                      for key, value in (("rating", rating), ("tags", tags)) if value}
-            field_store.replace_values(catalog.conn, item["id"], values)
-    catalog.close()
     return photos
 
 
