@@ -300,7 +300,7 @@ class _Parser:
                              "fields: huisou fields")
         field = self.fields.get(name.text)
         if field is None:
-            raise WhereError(f"unknown field {name.text!r}", name.column, _suggest(name.text,
+            raise WhereError(f"unknown field {_shown(name)}", name.column, _suggest(name.text,
                                                                                   self.fields))
         self.conditions += 1
         if self.conditions > MAX_CONDITIONS:
@@ -311,7 +311,7 @@ class _Parser:
         operator = op.text.lower() if op.kind == "word" else op.text
         if op.kind not in ("op", "word") or operator not in (*_ORDER, "has", "~", "under",
                                                                "near"):
-            raise WhereError(f"expected an operator after {name.text!r}, got {_shown(op)}",
+            raise WhereError(f"expected an operator after {_shown(name)}, got {_shown(op)}",
                              op.column, "= != < <= > >= ~ has under near, or 'is null'")
         if operator not in _ALLOWED[field.type]:
             raise WhereError(f"{operator!r} does not apply to {field.name!r} ({field.type})",
@@ -465,7 +465,7 @@ def _literal(field: Field, token: _Token) -> Any:
     if _INT.match(token.text):
         number = int(token.text)
         if not -(2**63) <= number < 2**63:
-            raise WhereError(f"{what}: {token.text} does not fit in 64 bits", token.column)
+            raise WhereError(f"{what}: {_shown(token)} does not fit in 64 bits", token.column)
         return number
     value = float(token.text)
     if not math.isfinite(value):

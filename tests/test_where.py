@@ -413,3 +413,12 @@ def test_understood_dates_and_where_meet_in_one_query(rated, run_cli):
     assert hits[0]["understood"]["taken_after"] == "2008-05-01"
     code, out, err = run_cli("search", "2008年5月", "--json", "--where", "rating >= 6")
     assert json.loads(out) == [] and "matches the filters" in err
+
+
+def test_a_huge_name_or_value_is_shortened_in_the_message():
+    line = _error("x" * 3000 + " >= 3").describe("x" * 3000 + " >= 3")
+    assert len(line) < 300 and "unknown field 'xxx" in line
+    line = _error("rating >= " + "9" * 3000 + "x").describe("rating >= " + "9" * 3000 + "x")
+    assert len(line) < 300 and "is not a number" in line
+    line = _error("rating >= " + "9" * 3000).describe("rating >= " + "9" * 3000)
+    assert len(line) < 300 and "does not fit in 64 bits" in line
