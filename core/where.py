@@ -176,6 +176,7 @@ def shorthands(
         sql, params = _test(BUILTINS["taken_at"],
                             f"CAST(strftime('%w', substr({{v}}, 1, 10)) AS INTEGER) IN ({marks})",
                             days)
+        # no syntax of the language says this; the text only describes the condition
         out.append(Condition(f"weekday(taken_at) in {days}", sql, tuple(params)))
     return out
 
