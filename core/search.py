@@ -536,9 +536,10 @@ def _newest_first(hits: list[Hit]) -> list[Hit]:
 def _with_signals(confidence: str | None, parts: Sequence[Contribution]) -> str | None:
     """A photo's confidence once signals had their say: a photo a signal matched is kept by
     the adaptive cutoff. ``high`` when it is a signal's best match (rank 1) or CLIP says so,
-    else ``medium``; a photo no signal matched keeps CLIP's verdict."""
+    else ``medium``; a photo no signal matched keeps CLIP's verdict, and where nothing is
+    judged (too small a library, a store without stored vectors) nothing is."""
     found = [part for part in parts if part.signal != CLIP and part.weight > 0]
-    if not found:
+    if not found or confidence is None:
         return confidence
     if confidence == "high" or any(part.rank == 1 for part in found):
         return "high"

@@ -151,3 +151,18 @@ def test_snippet_shows_the_match_in_a_long_text():
     shown = snippet(["发票"], text)
     assert "增值税发票" in shown and shown.startswith("…") and shown.endswith("…")
     assert len(shown) < 70
+
+
+def test_a_signal_match_lifts_clips_verdict_but_unjudged_stays_unknown():
+    from huisou.core.fusion import Contribution
+    from huisou.core.search import _with_signals
+
+    clip = Contribution(CLIP, 9, 0.1, 1.0)
+    best, later = Contribution("text", 1, 4.9, 2.0), Contribution("text", 3, 1.2, 2.0)
+    assert _with_signals("low", (clip, best)) == "high"
+    assert _with_signals("low", (clip, later)) == "medium"
+    assert _with_signals("high", (clip, later)) == "high"
+    assert _with_signals("low", (clip,)) == "low"  # no signal: CLIP's verdict
+    assert _with_signals(None, (clip, best)) is None  # nothing judged (tiny library)
+    off = Contribution("text", 1, 4.9, 0.0)
+    assert _with_signals("low", (clip, off)) == "low"
