@@ -1,24 +1,31 @@
 """The plugin host: loads built-ins, entry points and one-file plugins; a typed facade over pluggy.
 
-Nothing outside this module calls ``pm.hook.*``. Every hook call goes through
-:meth:`PluginHost._call_each`, which calls implementations one by one so that a plugin that
-raises or returns garbage is reported by name and the others go on.
+Nothing outside this module calls ``pm.hook.*``. Pluggy itself calls every hook, so hook
+wrappers (``@hookimpl(wrapper=True)``, old-style ``hookwrapper=True``) run and tracing works;
+what the host adds is a guard around each implementation, put in place when its plugin is
+registered: an implementation that raises, or returns or registers something of the wrong
+type, is reported under its plugin's name and the call goes on with the other plugins.
 
 Environment:
 - ``HUISOU_LOAD_PLUGINS``: comma-separated distribution or module names to load instead of
   all entry points (empty = load no external plugin; built-ins always load).
 - ``HUISOU_DISABLE_PLUGINS``: comma-separated plugin names to block (built-ins included).
+- ``HUISOU_TRACE_PLUGINS=1``: write every hook call, its arguments and its result to stderr
+  (pluggy's tracing, as ``DATASETTE_TRACE_PLUGINS`` does).
 """
 
 from __future__ import annotations
 
+import difflib
+import functools
 import importlib
 import importlib.metadata
 import importlib.util
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -26,7 +33,7 @@ from typing import Any
 
 import pluggy
 from huisou.core import hookspecs
-from huisou.core.errors import PluginError
+from huisou.core.errors import MediaError, PluginError
 from huisou.core.fields import BUILTIN_FIELDS, Field, FieldError, declare
 from huisou.core.interfaces import (
     EmbeddingBackend,
@@ -54,6 +61,57 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
 
+#: The plugin whose hook implementation is running on this thread, so that the ``register``
+#: callback of a ``register_*`` hook knows whom to credit (or blame) for what it receives.
+_calling: ContextVar[str | None] = ContextVar("huisou_plugin_calling", default=None)
+
+#: Who a ``register`` callback credits when it is called outside any hook implementation (a
+#: plugin that kept the callback and called it later).
+UNKNOWN_PLUGIN = "<unknown plugin>"
+
+#: Problems reported with ``once=True`` that were already warned about: one warning per process,
+#: however many hosts the process builds.
+_warned_once: set[tuple[str, str | None, str]] = set()
+
+
+@dataclass(frozen=True)
+class Registry:
+    """A ``register_*`` hook whose plugins register classes under a string id."""
+
+    hook: str
+    base: type
+    id_attr: str
+    noun: str
+
+
+SOURCES = Registry("register_media_sources", MediaSource, "type_id", "source type")
+BACKENDS = Registry("register_embedding_backends", EmbeddingBackend, "backend_id",
+                    "embedding backend")
+STORES = Registry("register_vector_stores", VectorStore, "store_id", "vector store")
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """How the guard treats one hook's implementations (the default: report any exception)."""
+
+    #: Exceptions that are the implementation's answer, not its bug: they reach the caller.
+    verdicts: tuple[type[BaseException], ...] = ()
+    #: A one-line complaint about a non-None result, or None when it is acceptable.
+    check: Callable[[Any], str | None] | None = None
+    #: Argument to rewind (``seek(0)``) before each implementation reads it.
+    rewind: str | None = None
+
+
+def _decoded_check(result: Any) -> str | None:
+    return None if hasattr(result, "image") else f"returned {type(result).__name__}, not DecodedImage"
+
+
+#: A MediaError from a decoder is its verdict on the photo (UnreadableMedia...), for the indexer;
+#: every decoder reads the file from its start.
+_RULES: dict[str, _Rules] = {
+    "load_image": _Rules(verdicts=(MediaError,), check=_decoded_check, rewind="fp"),
+}
+
 
 @dataclass
 class PluginProblem:
@@ -77,6 +135,9 @@ class PluginInfo:
     hooks: list[str]
     builtin: bool
     errors: list[str] = field(default_factory=list)
+    #: Hooks the plugin implements that huisou has no spec for (a typo, or a hook of another
+    #: huisou version): never called.
+    unknown_hooks: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +146,7 @@ class PluginInfo:
             "hooks": self.hooks,
             "builtin": self.builtin,
             "errors": self.errors,
+            "unknown_hooks": self.unknown_hooks,
         }
 
 
@@ -93,6 +155,10 @@ def _env_list(name: str) -> list[str] | None:
     if value is None:
         return None
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _raised(exc: BaseException) -> str:
+    return f"raised {type(exc).__name__}: {exc}"
 
 
 class PluginHost(ModelHost):
@@ -111,6 +177,10 @@ class PluginHost(ModelHost):
         self._builtin_names: set[str] = set()
         self._versions: dict[str, str | None] = {}
         self._cache: dict[str, Any] = {}
+        self._reported_once: set[tuple[str, str | None, str]] = set()
+        if os.environ.get("HUISOU_TRACE_PLUGINS", "") not in ("", "0"):
+            self.pm.trace.root.setwriter(lambda message: sys.stderr.write(message))
+            self.pm.enable_tracing()
         for name in _env_list("HUISOU_DISABLE_PLUGINS") or []:
             self.pm.set_blocked(name)
         for module_path in builtins:
@@ -187,6 +257,8 @@ class PluginHost(ModelHost):
             return None
         if registered is None:
             return None
+        self._guard_impls(plugin)
+        self._report_unknown_hooks(plugin, registered)
         if builtin:
             self._builtin_names.add(registered)
         self._versions[registered] = version
@@ -198,84 +270,226 @@ class PluginHost(ModelHost):
         self.pm.unregister(name=name)
         self._cache.clear()
 
-    def _problem(self, plugin: str, hook: str | None, message: str) -> None:
+    def _problem(self, plugin: str, hook: str | None, message: str, *, once: bool = False) -> None:
+        key = (plugin, hook, message)
+        if once and key in self._reported_once:
+            return
         problem = PluginProblem(plugin, hook, message)
         self.problems.append(problem)
+        if once:
+            self._reported_once.add(key)
+            if key in _warned_once:
+                return
+            _warned_once.add(key)
         log.warning("%s", problem)
+
+    # -- guarding implementations -------------------------------------------------------------
+
+    def _guard_impls(self, plugin: object) -> None:
+        """Wrap each of the plugin's hook functions in a guard, before pluggy ever calls them.
+
+        pluggy keeps the argument names it read from the original function, so it still passes
+        each implementation exactly the arguments it declares.
+        """
+        for caller in self.pm.get_hookcallers(plugin) or []:
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin:
+                    wrap = self._guard_wrapper if impl.wrapper or impl.hookwrapper else self._guard
+                    impl.function = wrap(impl, caller.name)  # type: ignore[misc]
+
+    def _guard(self, impl: pluggy.HookImpl, hook: str) -> Callable[..., Any]:
+        """An ordinary implementation: its exception or wrong result is reported, and it
+        answers None instead, so the next plugin gets its turn."""
+        function, plugin, rules = impl.function, impl.plugin_name, _RULES.get(hook, _Rules())
+        rewind = impl.argnames.index(rules.rewind) if rules.rewind in impl.argnames else None
+
+        @functools.wraps(function)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            token = _calling.set(plugin)
+            try:
+                if rewind is not None:
+                    args[rewind].seek(0)
+                result = function(*args, **kwargs)
+            except rules.verdicts:
+                raise
+            except Exception as exc:
+                self._problem(plugin, hook, _raised(exc))
+                return None
+            finally:
+                _calling.reset(token)
+            problem = rules.check(result) if rules.check and result is not None else None
+            if problem:
+                self._problem(plugin, hook, problem)
+                return None
+            return result
+
+        return guarded
+
+    def _guard_wrapper(self, impl: pluggy.HookImpl, hook: str) -> Callable[..., Any]:
+        """A hook wrapper (new or old style): if its code before or after ``yield`` raises, that
+        is reported and the wrapped call goes on (or its result stands) as if it were absent."""
+        function, plugin = impl.function, impl.plugin_name
+
+        @functools.wraps(function)
+        def guarded(*args: Any, **kwargs: Any) -> Generator[None, Any, Any]:
+            token = _calling.set(plugin)
+            try:
+                teardown = function(*args, **kwargs)
+                next(teardown)
+            except StopIteration:
+                self._problem(plugin, hook, "wrapper returned without yielding")
+                teardown = None
+            except Exception as exc:
+                self._problem(plugin, hook, _raised(exc))
+                teardown = None
+            finally:
+                _calling.reset(token)
+            if teardown is None:
+                return (yield)
+            try:
+                sent = yield
+            except BaseException as exc:  # the wrapped call raised: the wrapper sees it
+                return self._finish_wrapper(teardown, plugin, hook, None, exc)
+            return self._finish_wrapper(teardown, plugin, hook, sent, None)
+
+        return guarded
+
+    def _finish_wrapper(
+        self,
+        teardown: Generator[None, Any, Any],
+        plugin: str,
+        hook: str,
+        sent: Any,
+        thrown: BaseException | None,
+    ) -> Any:
+        """Run a wrapper's code after ``yield``; its return value replaces the result (new
+        style; pluggy ignores it for old-style wrappers, which are sent a ``Result``)."""
+        token = _calling.set(plugin)
+        try:
+            if thrown is not None:
+                teardown.throw(thrown)
+            else:
+                teardown.send(sent)
+        except StopIteration as stop:
+            return stop.value
+        except Exception as exc:
+            if exc is thrown:
+                raise
+            self._problem(plugin, hook, _raised(exc))
+        else:
+            teardown.close()
+            self._problem(plugin, hook, "wrapper yielded more than once")
+        finally:
+            _calling.reset(token)
+        if thrown is not None:
+            raise thrown
+        return sent
+
+    # -- unknown hooks ------------------------------------------------------------------------
+
+    def _unknown_hooks(self, plugin: object) -> list[str]:
+        """Hooks the plugin implements that have no spec, except those marked optional."""
+        return sorted(
+            caller.name
+            for caller in self.pm.get_hookcallers(plugin) or []
+            if not caller.has_spec()
+            and any(impl.plugin is plugin and not impl.optionalhook
+                    for impl in caller.get_hookimpls())
+        )
+
+    def _report_unknown_hooks(self, plugin: object, name: str) -> None:
+        """``pm.check_pending()`` semantics, but every unknown hook is reported (pluggy raises
+        on the first one) and the plugin's other hooks keep working."""
+        known = [n for n, c in vars(self.pm.hook).items() if not n.startswith("_") and c.has_spec()]
+        for hook in self._unknown_hooks(plugin):
+            close = difflib.get_close_matches(hook, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            self._problem(name, hook, f"unknown hook {hook!r}{hint}: huisou never calls it",
+                          once=True)
 
     # -- calling hooks -----------------------------------------------------------------------
 
-    def _impls(self, hook_name: str) -> list[pluggy.HookImpl]:
-        """Implementations in call order (pluggy calls the list back to front)."""
-        return list(reversed(getattr(self.pm.hook, hook_name).get_hookimpls()))
+    def _call(self, hook: str, **kwargs: Any) -> Any:
+        return getattr(self.pm.hook, hook)(**kwargs)
 
-    def _call_each(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call each implementation on its own; an exception is reported, not propagated."""
-        results: list[tuple[str, Any]] = []
-        for impl in self._impls(hook_name):
-            args = {name: kwargs[name] for name in impl.argnames}
-            try:
-                results.append((impl.plugin_name, impl.function(**args)))
-            except Exception as exc:
-                self._problem(impl.plugin_name, hook_name, f"raised {type(exc).__name__}: {exc}")
-        return results
+    def _collect(
+        self,
+        hook: str,
+        check: Callable[[Any], str | None],
+        pack: Callable[..., Any] = lambda obj, *_args, **_kw: obj,
+    ) -> list[tuple[str, Any]]:
+        """Run a ``register_*`` hook once: ``(plugin name, object)`` pairs that pass ``check``.
 
-    def _collect(self, hook_name: str, check: Callable[[Any], str | None]) -> list[tuple[str, Any]]:
-        """Run a ``register_*`` hook: ``(plugin name, object)`` pairs that pass ``check``."""
-        if hook_name in self._cache:
-            return self._cache[hook_name]
+        ``pack`` turns the arguments of one ``register(...)`` call into the object kept (by
+        default the first one; later keyword options are ignored until the host uses them).
+        """
+        if hook in self._cache:
+            return self._cache[hook]
         collected: list[tuple[str, Any]] = []
-        for impl in self._impls(hook_name):
 
-            def register(
-                obj: Any, *_args: Any, _plugin: str = impl.plugin_name, **_kw: Any
-            ) -> None:
-                problem = check(obj)
-                if problem:
-                    self._problem(_plugin, hook_name, problem)
-                else:
-                    collected.append((_plugin, obj))
+        def register(*args: Any, **kwargs: Any) -> None:
+            plugin = _calling.get() or UNKNOWN_PLUGIN
+            obj = pack(*args, **kwargs)
+            problem = check(obj)
+            if problem:
+                self._problem(plugin, hook, problem)
+            else:
+                collected.append((plugin, obj))
 
-            try:
-                impl.function(**{name: register for name in impl.argnames})
-            except Exception as exc:
-                self._problem(impl.plugin_name, hook_name, f"raised {type(exc).__name__}: {exc}")
-        self._cache[hook_name] = collected
+        self._call(hook, register=register)
+        self._cache[hook] = collected
         return collected
 
-    def _by_id(self, hook_name: str, base: type, id_attr: str) -> dict[str, Any]:
+    def classes(self, registry: Registry) -> dict[str, Any]:
         """Registered classes by id. When two plugins claim one id, the first called wins
         (third-party plugins are called before built-ins, so they can replace one) and the
         other is reported, so ``huisou plugins`` shows the clash instead of hiding it."""
-        key = f"{hook_name}/by-id"
+        key = f"{registry.hook}/by-id"
         if key not in self._cache:
             by_id: dict[str, Any] = {}
             owners: dict[str, str] = {}
-            for plugin, cls in self._collect(hook_name, _class_check(base, id_attr)):
-                ident = getattr(cls, id_attr)
+            for plugin, cls in self._collect(registry.hook, _class_check(registry)):
+                ident = getattr(cls, registry.id_attr)
                 if ident in by_id:
                     self._problem(
                         plugin,
-                        hook_name,
-                        f"{id_attr} {ident!r} is also registered by plugin {owners[ident]!r},"
-                        " which takes precedence",
+                        registry.hook,
+                        f"{registry.id_attr} {ident!r} is also registered by plugin"
+                        f" {owners[ident]!r}, which takes precedence",
                     )
                     continue
                 by_id[ident], owners[ident] = cls, plugin
             self._cache[key] = by_id
         return self._cache[key]
 
+    def get_class(self, registry: Registry, ident: str) -> Any:
+        """The class registered under ``ident``; a :class:`PluginError` naming the known ids."""
+        found = self.classes(registry)
+        if ident not in found:
+            known = ", ".join(sorted(found)) or "none"
+            raise PluginError(f"unknown {registry.noun} {ident!r} (known: {known})")
+        return found[ident]
+
     def media_sources(self) -> dict[str, type[MediaSource]]:
         """Registered source classes by ``type_id``."""
-        return self._by_id("register_media_sources", MediaSource, "type_id")
+        return self.classes(SOURCES)
 
     def embedding_backends(self) -> dict[str, type[EmbeddingBackend]]:
         """Registered backend classes by ``backend_id``."""
-        return self._by_id("register_embedding_backends", EmbeddingBackend, "backend_id")
+        return self.classes(BACKENDS)
 
     def vector_stores(self) -> dict[str, type[VectorStore]]:
         """Registered store classes by ``store_id``."""
-        return self._by_id("register_vector_stores", VectorStore, "store_id")
+        return self.classes(STORES)
+
+    def get_source_class(self, type_id: str) -> type[MediaSource]:
+        return self.get_class(SOURCES, type_id)
+
+    def get_backend_class(self, backend_id: str) -> type[EmbeddingBackend]:
+        return self.get_class(BACKENDS, backend_id)
+
+    def get_store_class(self, store_id: str) -> type[VectorStore]:
+        return self.get_class(STORES, store_id)
 
     def metadata_extractors(self) -> list[MetadataExtractor]:
         """Registered extractor instances, in call order (later ones override earlier keys)."""
@@ -294,18 +508,12 @@ class PluginHost(ModelHost):
         if "fields" in self._cache:
             return self._cache["fields"]
         fields = {f.name: f for f in BUILTIN_FIELDS}
-        for impl in self._impls("register_fields"):
 
-            def register(
-                name: Any, type: Any, description: Any = "", *, fulltext: Any = False,
-                _plugin: str = impl.plugin_name,
-            ) -> None:
-                self._declare(fields, _plugin, name, type, description, fulltext)
+        def register(name: Any, type: Any, description: Any = "", *, fulltext: Any = False) -> None:
+            plugin = _calling.get() or UNKNOWN_PLUGIN
+            self._declare(fields, plugin, name, type, description, fulltext)
 
-            try:
-                impl.function(**{arg: register for arg in impl.argnames})
-            except Exception as exc:
-                self._problem(impl.plugin_name, "register_fields", f"raised {exc}")
+        self._call("register_fields", register=register)
         self._cache["fields"] = fields
         return fields
 
@@ -351,102 +559,57 @@ class PluginHost(ModelHost):
         return signals
 
     def report_once(self, plugin: str, hook: str | None, message: str) -> None:
-        """Report a plugin's problem once per process (an undeclared field key is met on
-        every photo; saying it once is enough)."""
-        key = (plugin, hook, message)
-        reported = self._cache.setdefault("reported-once", set())
-        if key not in reported:
-            reported.add(key)
-            self._problem(plugin, hook, message)
+        """Report a plugin's problem once (an undeclared field key is met on every photo;
+        saying it once is enough): recorded once per host, warned about once per process."""
+        self._problem(plugin, hook, message, once=True)
 
     def tui_panels(self) -> list[tuple[str, Callable[..., Any]]]:
         """Extra TUI panels as ``(name, factory)``."""
-        panels: list[tuple[str, Callable[..., Any]]] = []
-        for impl in self._impls("register_tui_panels"):
 
-            def register(name: str, factory: Callable[..., Any]) -> None:
-                panels.append((name, factory))
+        def check(panel: tuple[Any, Any]) -> str | None:
+            name, factory = panel
+            if not (isinstance(name, str) and callable(factory)):
+                return f"registered {panel!r}, not a name and a factory"
+            return None
 
-            try:
-                impl.function(register=register)
-            except Exception as exc:
-                self._problem(impl.plugin_name, "register_tui_panels", f"raised {exc}")
-        return panels
+        def pack(name: Any, factory: Any, *_args: Any, **_kw: Any) -> tuple[Any, Any]:
+            return (name, factory)
 
-    def get_source_class(self, type_id: str) -> type[MediaSource]:
-        sources = self.media_sources()
-        if type_id not in sources:
-            known = ", ".join(sorted(sources)) or "none"
-            raise PluginError(f"unknown source type {type_id!r} (known: {known})")
-        return sources[type_id]
-
-    def get_backend_class(self, backend_id: str) -> type[EmbeddingBackend]:
-        backends = self.embedding_backends()
-        if backend_id not in backends:
-            known = ", ".join(sorted(backends)) or "none"
-            raise PluginError(f"unknown embedding backend {backend_id!r} (known: {known})")
-        return backends[backend_id]
-
-    def get_store_class(self, store_id: str) -> type[VectorStore]:
-        stores = self.vector_stores()
-        if store_id not in stores:
-            known = ", ".join(sorted(stores)) or "none"
-            raise PluginError(f"unknown vector store {store_id!r} (known: {known})")
-        return stores[store_id]
+        return [panel for _plugin, panel in self._collect("register_tui_panels", check, pack)]
 
     def load_image(self, item: Any, fp: Any, size_hint: int) -> Any:
         """First decoder that answers wins; decoder errors (UnreadableMedia...) propagate.
 
         A :class:`~huisou.core.errors.MediaError` is the decoder's verdict on the photo and is
-        raised to the indexer; any other exception is the plugin's bug: it is reported under
-        the plugin's name and the next decoder gets its turn.
+        raised to the indexer; any other exception, or a result that is not a DecodedImage, is
+        the plugin's bug: it is reported under the plugin's name and the next decoder gets its
+        turn (each one reads ``fp`` from the start).
         """
-        from huisou.core.errors import MediaError
-
-        for impl in self._impls("load_image"):
-            fp.seek(0)
-            args = {"item": item, "fp": fp, "size_hint": size_hint}
-            try:
-                result = impl.function(**{name: args[name] for name in impl.argnames})
-            except MediaError:
-                raise
-            except Exception as exc:
-                self._problem(impl.plugin_name, "load_image", f"raised {type(exc).__name__}: {exc}")
-                continue
-            if result is not None:
-                if not hasattr(result, "image"):
-                    self._problem(
-                        impl.plugin_name,
-                        "load_image",
-                        f"returned {type(result).__name__}, not DecodedImage",
-                    )
-                    continue
-                return result
-        return None
+        return self._call("load_image", item=item, fp=fp, size_hint=size_hint)
 
     def register_commands(self, cli: Any) -> None:
-        self._call_each("register_commands", cli=cli)
+        self._call("register_commands", cli=cli)
 
     def before_index(self, run: Any) -> None:
-        self._call_each("before_index", run=run)
+        self._call("before_index", run=run)
 
     def items_indexed(self, run: Any, paths: list[str]) -> None:
-        self._call_each("items_indexed", run=run, paths=paths)
+        self._call("items_indexed", run=run, paths=paths)
 
     def items_failed(self, run: Any, failures: list[tuple[str, str, str]]) -> None:
-        self._call_each("items_failed", run=run, failures=failures)
+        self._call("items_failed", run=run, failures=failures)
 
     def after_index(self, run: Any, summary: Any) -> None:
-        self._call_each("after_index", run=run, summary=summary)
+        self._call("after_index", run=run, summary=summary)
 
     def items_moved(self, run: Any, moves: list[tuple[str, str]]) -> None:
-        self._call_each("items_moved", run=run, moves=moves)
+        self._call("items_moved", run=run, moves=moves)
 
     def items_removed(self, run: Any, paths: list[str]) -> None:
-        self._call_each("items_removed", run=run, paths=paths)
+        self._call("items_removed", run=run, paths=paths)
 
     def on_index_error(self, run: Any, error: BaseException) -> None:
-        self._call_each("on_index_error", run=run, error=error)
+        self._call("on_index_error", run=run, error=error)
 
     # -- introspection -------------------------------------------------------------------------
 
@@ -467,9 +630,10 @@ class PluginHost(ModelHost):
                 PluginInfo(
                     name=name,
                     version=version,
-                    hooks=sorted(caller.name for caller in callers),
+                    hooks=sorted(caller.name for caller in callers if caller.has_spec()),
                     builtin=builtin,
                     errors=[str(p) for p in self.problems if p.plugin == name],
+                    unknown_hooks=self._unknown_hooks(plugin),
                 )
             )
         registered = {info.name for info in infos} | self._builtin_names
@@ -480,12 +644,12 @@ class PluginHost(ModelHost):
         return infos
 
 
-def _class_check(base: type, id_attr: str) -> Callable[[Any], str | None]:
+def _class_check(registry: Registry) -> Callable[[Any], str | None]:
     def check(obj: Any) -> str | None:
-        if not (isinstance(obj, type) and issubclass(obj, base)):
-            return f"registered {obj!r}, which is not a {base.__name__} subclass"
-        if not isinstance(getattr(obj, id_attr, None), str):
-            return f"{obj.__name__} has no string {id_attr}"
+        if not (isinstance(obj, type) and issubclass(obj, registry.base)):
+            return f"registered {obj!r}, which is not a {registry.base.__name__} subclass"
+        if not isinstance(getattr(obj, registry.id_attr, None), str):
+            return f"{obj.__name__} has no string {registry.id_attr}"
         return None
 
     return check
