@@ -78,7 +78,7 @@ def _imported_modules(path: Path, text: str | None = None) -> set[str]:
     """Every ``huisou`` module a file imports, anywhere in it (lazy imports inside functions and
     ``TYPE_CHECKING`` blocks included), relative imports resolved, plus module names written as
     strings (``importlib.import_module("huisou.plugins...")`` is an import too)."""
-    package = ["huisou", *path.relative_to(ROOT).parent.parts]
+    package = _package_of(path)
     names: set[str] = set()
     for node in ast.walk(ast.parse(text if text is not None else path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -93,6 +93,14 @@ def _imported_modules(path: Path, text: str | None = None) -> set[str]:
         ):
             names.add(node.value)
     return {name for name in names if name == "huisou" or name.startswith("huisou.")}
+
+
+def _package_of(path: Path) -> list[str]:
+    """The dotted package a file belongs to, for resolving its relative imports."""
+    parts = path.relative_to(ROOT).parent.parts
+    if parts[:1] == ("examples",):  # examples/<distribution>/<package>/...: not huisou's
+        return list(parts[2:])
+    return ["huisou", *parts]
 
 
 def _files(folder: str) -> list[Path]:
@@ -120,6 +128,8 @@ def test_the_layer_scan_sees_lazy_relative_and_string_imports():
     assert "huisou.plugins.x.y" in _imported_modules(ROOT / "cli" / "probe.py", lazy)
     dynamic = "import importlib\nimportlib.import_module('huisou.tui.app')\n"
     assert "huisou.tui.app" in _imported_modules(ROOT / "core" / "probe.py", dynamic)
+    example = ROOT / "examples" / "huisou-x" / "huisou_x" / "probe.py"
+    assert _imported_modules(example, "from .source import X\n") == set()  # its own package
 
 
 def test_core_imports_no_plugin_and_no_ui():
@@ -140,10 +150,22 @@ def test_plugins_import_core_only():
 
     def forbidden(path: Path, module: str) -> bool:
         own = "huisou.plugins." + path.relative_to(ROOT / "plugins").parts[0].removesuffix(".py")
-        allowed = module in ("huisou", "huisou.hookimpl", "huisou.__version__")
-        return not (allowed or _under(module, "huisou.core", own))
+        return not (_core_or_top_level(module) or _under(module, own))
 
     assert _offenders(_files("plugins"), forbidden) == {}
+
+
+def test_example_plugins_import_core_only():
+    """The third-party examples follow the same rule (their tests may use the test kit)."""
+    sources = [path for path in _files("examples") if "tests" not in path.relative_to(ROOT).parts]
+    assert sources
+    assert _offenders(sources, lambda _path, module: not _core_or_top_level(module)) == {}
+
+
+def _core_or_top_level(module: str) -> bool:
+    return module in ("huisou", "huisou.hookimpl", "huisou.__version__") or _under(
+        module, "huisou.core"
+    )
 
 
 def test_cli_and_tui_import_nothing_from_plugins():
