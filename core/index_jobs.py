@@ -191,11 +191,16 @@ class Extractors:
         return {e.name: str(e.version) for e in (*self.by_bytes, *self.by_image) if e.backfill}
 
 
+def source_provider(job: Job) -> str:
+    """The provider name a source's fields are stored under (``source:takeout``)."""
+    return f"source:{job.source.type_id}"
+
+
 def source_contribution(job: Job) -> list[Contribution]:
     """The fields the source attached to the item, at the source's priority."""
     if not job.item.fields:
         return []
-    return [Contribution(f"source:{job.source.type_id}", SOURCE_PRIORITY, job.item.fields)]
+    return [Contribution(source_provider(job), SOURCE_PRIORITY, job.item.fields)]
 
 
 def _byte_contributions(job: Job, data: bytes, extractors: Extractors) -> list[Contribution]:

@@ -47,7 +47,7 @@ from huisou.core.index_jobs import (
     Refreshed,
     Same,
     process_job,
-    source_contribution,
+    source_provider,
 )
 from huisou.core.interfaces import IndexRun, MediaItem, MediaSource
 from huisou.core.library import Library
@@ -442,7 +442,8 @@ class Indexer:
         for result, (metadata, fields) in zip(refreshed, merged, strict=True):
             job = result.job
             chosen = chosen_of[id(result)]
-            providers = [c.provider for c in source_contribution(job)]
+            # the source always counts: a sidecar deleted or emptied takes its values away
+            providers = [source_provider(job)]
             providers += [e.name for e in (*self.extractors.by_bytes, *chosen)]
             catalog.update_metadata(job.old_id, metadata, job.depends_sig)
             field_store.replace_values(catalog.conn, job.old_id, fields, providers=providers)

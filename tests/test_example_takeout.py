@@ -102,10 +102,6 @@ def test_huisou_index_reads_takeout_sidecars_and_rereads_an_edited_one(run_cli, 
     assert len(lines) == 1 and "not a readable Takeout sidecar" in lines[0], lines
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core: a refresh replaces only the values of providers that gave something, so a source "
-    "whose item now has no fields (sidecar deleted, emptied or broken) keeps its old values; "
-    "Indexer._write_refreshed should always count the item's source as a provider"))
 def test_a_removed_or_broken_sidecar_takes_its_fields_away(run_cli, huisou_home, tmp_path):
     year = tmp_path / "Takeout" / "Photos from 2020"
     make_jpeg(year / "a.jpg", PhotoSpec("a", (200, 30, 30), "red"))
