@@ -211,9 +211,10 @@ class ModelsScreen(AreaScreen):
         except Exception as exc:
             self._failed("Import failed" if fmt else "Install failed", exc)
             return
+        # the list first: once the status says "installed", the new model is highlighted
+        self.app.call_from_thread(self.refresh_models, name)
         self.app.call_from_thread(self.set_status, f"Installed {name}: press u to use it",
                                   "green")
-        self.app.call_from_thread(self.refresh_models, name)
 
     def action_quantize(self) -> None:
         entry = self.entry
