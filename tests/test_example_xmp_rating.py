@@ -4,6 +4,7 @@ writes ratings, indexed through the host: each photo gets exactly the rating it 
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -65,3 +66,65 @@ def test_real_camera_jpegs_get_the_rating_they_carry(library, tmp_path):
     # the packet written in front of the EXIF segment does not hide the camera's EXIF
     assert rows["Canon_40D.jpg"][1] == "Canon" and rows["Pentax_K10D.jpg"][1] == "PENTAX Corporation"
     assert not [p for p in library.host.problems if p.plugin == "xmp-rating"]
+
+
+def red_circle(path: Path, size: int, offset: int) -> Path:
+    """A red circle on white, drawn at its own size and place (no two files alike)."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (96, 96), (250, 250, 250))
+    ImageDraw.Draw(image).ellipse((offset, offset, offset + size, offset + size),
+                                  fill=(220, 20, 20))
+    image.save(path, "JPEG", quality=92)
+    return path
+
+
+@pytest.fixture
+def run_cli(huisou_home, capsys):
+    """``huisou ARGS`` in this process, the installed plugins loaded, the fake backend."""
+    from huisou.cli.main import main
+
+    (huisou_home / "plugins").mkdir()
+    (huisou_home / "plugins" / "fakes.py").write_text(
+        "from huisou.testing.fakes import register_embedding_backends  # noqa: F401\n")
+    (huisou_home / "config.toml").write_text(
+        'backend = "fake"\nstore = "numpy"\nplugins_dir = "plugins"\n')
+
+    def run(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as exited:
+            main(list(args))
+        out, err = capsys.readouterr()
+        return exited.value.code, out, err
+
+    return run
+
+
+def test_search_red_circle_where_rating_returns_exactly_the_rated_photos(run_cli, tmp_path):
+    """Issue 13's acceptance: ``huisou search "red circle" --where "rating >= 3" --json``."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    stars = {"circle-5.jpg": 5, "circle-4.jpg": 4, "circle-3.jpg": 3, "circle-2.jpg": 2,
+             "circle-0.jpg": 0, "circle-unrated.jpg": None, "circle-rejected.jpg": -1}
+    for i, (name, rating) in enumerate(sorted(stars.items())):
+        path = red_circle(photos / name, 40 + 4 * i, 5 + 3 * i)
+        if rating is not None:  # attribute and element forms alternate
+            path.write_bytes(insert_xmp(path.read_bytes(), xmp_packet(element=i % 2 == 1,
+                                                                      Rating=rating)))
+    for name, rating in (("Canon_40D.jpg", 3), ("Fujifilm_FinePix_E500.jpg", 1)):
+        data = (DATA / "exif_camera" / name).read_bytes()
+        (photos / name).write_bytes(insert_xmp(data, xmp_packet(Rating=rating)))
+    code, _out, err = run_cli("index", str(photos))
+    assert code == 0, err
+
+    code, out, err = run_cli("search", "red circle", "--where", "rating >= 3", "--json")
+    assert code == 0, err
+    hits = [(Path(hit["path"]).name, hit["fields"]["rating"]) for hit in json.loads(out)]
+    assert dict(hits) == {"circle-5.jpg": 5, "circle-4.jpg": 4, "circle-3.jpg": 3,
+                          "Canon_40D.jpg": 3}
+    code, out, err = run_cli("search", "red circle", "--where", "rating = 0", "--json")
+    assert code == 0, err
+    assert {Path(hit["path"]).name for hit in json.loads(out)} == {"circle-0.jpg"}
+    code, out, err = run_cli("fields", "--json")
+    assert code == 0, err
+    rating = next(row for row in json.loads(out) if row["name"] == "rating")
+    assert (rating["type"], rating["owner"], rating["photos"]) == ("int", "xmp-rating", 7)
