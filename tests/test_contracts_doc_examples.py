@@ -137,10 +137,10 @@ def test_doc_extractor_fields_are_stored_by_an_index_run(huisou_host, register_p
     """Both extractors of the page through the host: the comment from the bytes, the
     brightness from the decoded image, stored as the fields they declare."""
     import huisou.testing.fakes as fakes
-    from huisou.core import field_store
     from huisou.core.config import Config
     from huisou.core.indexer import Indexer
     from huisou.core.library import Library
+    from huisou.core.search import Searcher
 
     _with_comment(photo_folder / "red.jpg", "sunset at the beach")
     register_plugin(fakes, name="fakes")
@@ -150,10 +150,8 @@ def test_doc_extractor_fields_are_stored_by_an_index_run(huisou_host, register_p
     source_id = library.catalog.add_source("folder", str(photo_folder), {})
     record = next(r for r in library.catalog.sources() if r.id == source_id)
     list(Indexer(library, [(record, library.source_for(record))]).run())
-    conn = library.catalog.conn
-    ids = dict(conn.execute("SELECT path, id FROM items"))
-    values = field_store.values_of(conn, list(ids.values()), huisou_host.fields())
-    by_name = {Path(p).name: values.get(i, {}) for p, i in ids.items()}
+    hits = Searcher(library).search("photo", top=50)
+    by_name = {Path(hit.path).name: hit.fields for hit in hits}
     library.close()
     assert by_name["red.jpg"]["comment"] == "sunset at the beach"
     assert "comment" not in by_name["green.jpg"]

@@ -162,10 +162,10 @@ def test_indexes_through_huisou_and_rereads_an_edited_sidecar_without_embedding(
     huisou_host, register_plugin, takeout, tmp_path
 ):
     import huisou.testing.fakes as fakes
-    from huisou.core import field_store
     from huisou.core.config import Config
     from huisou.core.indexer import Indexer
     from huisou.core.library import Library
+    from huisou.core.search import Searcher
 
     register_plugin(fakes, name="fakes")
     register_plugin(huisou_takeout, name="takeout")
@@ -177,27 +177,24 @@ def test_indexes_through_huisou_and_rereads_an_edited_sidecar_without_embedding(
     def index():
         return list(Indexer(library, [(record, library.source_for(record))]).run())[-1]
 
-    def row(name):
-        item = library.catalog.item_by_path(str(next(takeout.rglob(name))))
-        values = field_store.values_of(library.catalog.conn, [item["id"]], huisou_host.fields())
-        return item, values.get(item["id"], {})
+    def hits():  # what a search shows of every photo, fields included
+        return {Path(hit.path).name: hit for hit in Searcher(library).search("photo", top=50)}
 
     assert index().indexed == 5
-    item, values = row("red.jpg")
-    assert (item["taken_at"], item["taken_at_source"]) == ("2019-02-25T19:41:24+00:00",
-                                                           "Takeout photoTakenTime")
-    assert (item["gps_lat"], item["gps_lon"]) == (23.1308, -82.41)
-    assert values == {"description": "海边的红色风筝"}
-    assert row(LONG)[1] == {"description": "long name, clipped sidecar"}
-    assert row("no-sidecar.jpg")[0]["taken_at_source"] == "file mtime"
-    assert library.catalog.item_by_path(str(takeout / "Trash" / "gone0.jpg")) is None
+    red = hits()["red.jpg"]
+    assert red.taken_at == "2019-02-25T19:41:24+00:00"
+    assert red.gps == {"lat": 23.1308, "lon": -82.41}
+    assert red.fields == {"description": "海边的红色风筝"}
+    assert hits()[LONG].fields == {"description": "long name, clipped sidecar"}
+    assert hits()["no-sidecar.jpg"].fields == {}
+    assert not {"gone0.jpg", "gone1.jpg", "gone2.jpg", "gone3.jpg"} & set(hits())
     batches = library.backend.image_batches
     side = takeout / "Photos from 2019" / "red.jpg.json"
     sidecar(side, description="a red kite on the beach", photoTakenTime={"timestamp": "1262304000"})
     os.utime(side, ns=(1, 1))  # another mtime, whatever the clock's resolution
     assert index().indexed == 0 and library.backend.image_batches == batches
-    item, values = row("red.jpg")
-    assert values == {"description": "a red kite on the beach"}
-    assert item["taken_at"] == "2010-01-01T00:00:00+00:00" and item["gps_lat"] is None
+    red = hits()["red.jpg"]
+    assert red.fields == {"description": "a red kite on the beach"}
+    assert red.taken_at == "2010-01-01T00:00:00+00:00" and red.gps is None
     assert not huisou_host.problems
     library.close()

@@ -108,10 +108,10 @@ def test_lying_segment_lengths_end_quietly(jpeg):
 
 def test_ratings_are_stored_as_a_field_by_an_index_run(huisou_host, register_plugin, tmp_path):
     import huisou.testing.fakes as fakes
-    from huisou.core import field_store
     from huisou.core.config import Config
     from huisou.core.indexer import Indexer
     from huisou.core.library import Library
+    from huisou.core.search import Searcher
 
     folder = make_photo_folder(tmp_path / "photos")
     stars = {"red.jpg": 4, "green.jpg": 2, "blue.jpg": 0}
@@ -126,10 +126,8 @@ def test_ratings_are_stored_as_a_field_by_an_index_run(huisou_host, register_plu
     record = next(r for r in library.catalog.sources() if r.id == source_id)
     summary = list(Indexer(library, [(record, library.source_for(record))]).run())[-1]
     assert summary.indexed == len(folder.photos)
-    conn = library.catalog.conn
-    ids = dict(conn.execute("SELECT path, id FROM items"))
-    values = field_store.values_of(conn, list(ids.values()), huisou_host.fields())
-    found = {Path(p).name: values.get(i, {}).get("rating") for p, i in ids.items()}
-    assert found == {**{Path(p).name: None for p in ids}, **stars}
+    hits = Searcher(library).search("photo", top=50)  # each hit carries its fields
+    found = {Path(hit.path).name: hit.fields.get("rating") for hit in hits}
+    assert found == {**{Path(p).name: None for p in folder.paths()}, **stars}
     assert not huisou_host.problems
     library.close()
