@@ -45,6 +45,7 @@ def filter_summary(filters: SearchFilters) -> str:
         parts.append(f"folder {PurePath(filters.folder).name or filters.folder}")
     if filters.camera:
         parts.append(f"camera {filters.camera}")
+    parts += [condition.text for condition in filters.where]
     return " · ".join(parts)
 
 

@@ -1,13 +1,16 @@
-"""Search filters: date range, folder and camera, as small inputs that validate as you type."""
+"""Search filters: date range, folder, camera and a ``where`` expression on any field, as
+small inputs that validate as you type."""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from huisou.core.fields import Field
 from huisou.core.search import SearchFilters
+from huisou.core.where import WhereError, compile_where, known_fields
 from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.message import Message
@@ -38,11 +41,18 @@ def resolve_folder(value: str, roots: Sequence[str]) -> str | None:
 
 
 def parse_filters(
-    after: str, before: str, folder: str, camera: str, roots: Sequence[str] = ()
+    after: str,
+    before: str,
+    folder: str,
+    camera: str,
+    roots: Sequence[str] = (),
+    where: str = "",
+    fields: Mapping[str, Field] | None = None,
 ) -> SearchFilters:
-    """Build filters from the four inputs; raises ValueError naming a bad date.
+    """Build filters from the inputs; raises ValueError naming a bad date or expression.
 
-    ``roots`` are the library's source folders, against which a relative folder resolves.
+    ``roots`` are the library's source folders, against which a relative folder resolves;
+    ``where`` is a ``--where`` expression over ``fields`` (``huisou fields``).
     """
     for label, value in (("from", after), ("to", before)):
         if value.strip() and not _DATE.match(value.strip()):
@@ -50,11 +60,18 @@ def parse_filters(
     end = before.strip()
     if end:  # "to 2023" includes all of 2023: compare against the next period's start
         end = _next_period(end)
+    conditions = ()
+    if where.strip():
+        try:
+            conditions = (compile_where(where.strip(), fields or {}),)
+        except WhereError as exc:
+            raise ValueError(exc.describe(where.strip(), "where")) from None
     return SearchFilters(
         folder=resolve_folder(folder, roots),
         after=after.strip() or None,
         before=end or None,
         camera=camera.strip() or None,
+        where=conditions,
     )
 
 
@@ -85,8 +102,27 @@ class SourceFolderSuggester(Suggester):
         return None
 
 
+class FieldNameSuggester(Suggester):
+    """Completes the word being typed in a ``where`` expression with a field name, so the
+    fields plugins add (rating, tags, ocr_text...) are offered as the user types."""
+
+    def __init__(self, names: Callable[[], list[str]]) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.names = names
+
+    async def get_suggestion(self, value: str) -> str | None:
+        match = re.search(r"[a-z_][a-z0-9_]*$", value)
+        if not match:
+            return None
+        word = match.group()
+        for name in sorted(self.names()):
+            if name.startswith(word) and name != word:
+                return value[: match.start()] + name
+        return None
+
+
 class FilterBar(Grid):
-    """Four inputs; posts :class:`FilterBar.Changed` with valid filters."""
+    """Five inputs; posts :class:`FilterBar.Changed` with valid filters."""
 
     DEFAULT_CSS = """
     FilterBar {
@@ -97,6 +133,9 @@ class FilterBar(Grid):
     }
     FilterBar Input {
         width: 1fr;
+    }
+    FilterBar #filter-where {
+        column-span: 2;
     }
     """
 
@@ -114,6 +153,8 @@ class FilterBar(Grid):
         yield Input(placeholder="folder (a source's name or path)", id="filter-folder",
                     compact=True, suggester=SourceFolderSuggester(lambda: self.roots))
         yield Input(placeholder="camera", id="filter-camera", compact=True)
+        yield Input(placeholder="where: rating >= 3 and tags has family", id="filter-where",
+                    compact=True, suggester=FieldNameSuggester(lambda: list(self.fields)))
 
     @property
     def roots(self) -> list[str]:
@@ -123,6 +164,18 @@ class FilterBar(Grid):
             return []
         return [s.root for s in ctx.library.catalog.sources() if s.root and os.path.isabs(s.root)]
 
+    @property
+    def fields(self) -> dict[str, Field]:
+        """Every field a filter may name: declared by the plugins, or recorded by the library
+        for a plugin since removed."""
+        ctx = getattr(self.app, "ctx", None)
+        if ctx is None:
+            return {}
+        from huisou.core import field_store
+
+        recorded = field_store.recorded_declarations(ctx.library.catalog.conn)
+        return known_fields(ctx.host.fields(), recorded)
+
     def _value(self, name: str) -> str:
         return self.query_one(f"#filter-{name}", Input).value
 
@@ -131,7 +184,8 @@ class FilterBar(Grid):
         try:
             filters = parse_filters(
                 self._value("after"), self._value("before"), self._value("folder"),
-                self._value("camera"), self.roots,
+                self._value("camera"), self.roots, self._value("where"),
+                self.fields if self._value("where").strip() else None,
             )
         except ValueError as exc:
             self.post_message(self.Invalid(str(exc)))
