@@ -42,6 +42,13 @@ from huisou.core.config import Config
 )
 @click.option("--retry-failed", is_flag=True, help="Try unreadable/unsupported files again.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON event per line on stdout.")
+@click.option(
+    "--ocr",
+    type=click.Choice(["auto", "all", "off"]),
+    default=None,
+    help="Read text in photos: those the image model says carry text (auto, the default), "
+    "every photo (all) or none this run (off). Needs huisou[ocr]; config key `ocr`.",
+)
 @library_options
 def index(
     paths: tuple[str, ...],
@@ -52,6 +59,7 @@ def index(
     option: tuple[str, ...],
     retry_failed: bool,
     as_json: bool,
+    ocr: str | None,
     config: Config,
 ) -> None:
     """Index PATHs (remembered as sources), or all configured sources when none is given.
@@ -62,6 +70,8 @@ def index(
     from huisou.core.errors import HuisouError
     from huisou.core.indexer import Indexer
 
+    if ocr is not None:
+        config.ocr = ocr
     library = open_library(config)
     catalog = library.catalog
     type_id = source_type or "folder"

@@ -69,6 +69,9 @@ class Config:
     models_dir: str = ""
     #: ``[search.weights]``: fusion weight per ranking name (``clip``, a signal's name)
     search_weights: dict[str, float] = field(default_factory=dict)
+    #: Text in photos (the ocr plugin): "auto" reads the photos the image model says carry
+    #: text, "all" every photo, "off" none (photos not read stay due for a later run).
+    ocr: str = "auto"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -91,7 +94,10 @@ class Config:
 #: (``threads = 100000`` ran for minutes creating threads; a batch of a million photos
 #: would hold a million decoded images).
 BOUNDS: dict[str, tuple[int, int]] = {"threads": (0, 256), "batch_size": (1, 1024)}
-CHOICES: dict[str, tuple[str, ...]] = {"precision": ("auto", "int8", "fp32")}
+CHOICES: dict[str, tuple[str, ...]] = {
+    "precision": ("auto", "int8", "fp32"),
+    "ocr": ("auto", "all", "off"),
+}
 #: Settings that name files: relative values in ``config.toml`` are read against the
 #: directory of that file (not the current directory, which changes from run to run).
 PATH_KEYS = ("db", "plugins_dir", "models_dir")

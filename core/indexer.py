@@ -87,12 +87,26 @@ class Indexer:
         self.retry_failed = retry_failed
         self.batch_size = batch_size or library.config.batch_size
         self.threads = threads or library.config.effective_threads
-        self.extractors = Extractors.of(
-            library.host.metadata_extractors(), library.backend.image_size
-        )
+        #: The extractors taking part, set when the run starts (``MetadataExtractor.start_run``).
+        self.extractors = Extractors.of([], library.backend.image_size)
         self._stale: dict[int, set[str]] = {}
         self._sidecars: dict[str, str] = {}
         self._extract_pool: ThreadPoolExecutor | None = None
+
+    def _starting(self, run: IndexRun) -> Extractors:
+        """The extractors that take part in ``run`` (``start_run``), split by what they read;
+        one that raises sits the run out and is reported."""
+        host = self.library.host
+        taking_part = []
+        for extractor in host.metadata_extractors():
+            try:
+                if extractor.start_run(run) is False:
+                    continue
+            except Exception as exc:
+                host.report_once(extractor.name, "start_run", f"raised {type(exc).__name__}: {exc}")
+                continue
+            taking_part.append(extractor)
+        return Extractors.of(taking_part, self.library.backend.image_size)
 
     def _extractors_signature(self) -> str:
         return json.dumps(sorted(self.extractors.backfilled().items()))
@@ -195,9 +209,12 @@ class Indexer:
             model_fingerprint=model,
             db_path=str(library.config.db_path),
             started_at=time.time(),
+            config=library.config,
+            backend=backend,
         )
         summary = Finished()
         library.host.before_index(run)
+        self.extractors = self._starting(run)
         with catalog.transaction() as conn:
             field_store.record_declarations(conn, library.host.fields().values())
         try:

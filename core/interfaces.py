@@ -171,6 +171,13 @@ class MetadataExtractor(ABC):
         extractor (OCR) can skip photos the embedding says are unlikely to need it."""
         return {}
 
+    def start_run(self, run: IndexRun) -> bool:
+        """Called once per indexing run on the indexing thread, before the scan: read the
+        run's settings (``run.config``) or prepare with its model (``run.backend``, e.g. to
+        encode prompts). Return False to sit this run out: the extractor then neither runs
+        nor is recorded, so its photos stay due for the next run that includes it."""
+        return True
+
 
 class EmbeddingBackend(ABC):
     """Turns images and texts into vectors in one shared space.
@@ -353,3 +360,7 @@ class IndexRun:
     db_path: str
     started_at: float
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The run's settings (:class:`~huisou.core.config.Config`; None outside an index run).
+    config: Any = None
+    #: The run's embedding backend (None outside an index run).
+    backend: EmbeddingBackend | None = None

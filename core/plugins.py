@@ -57,6 +57,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "huisou.plugins.clip_search.commands",
     "huisou.plugins.postgres",
     "huisou.plugins.thumbnails",
+    "huisou.plugins.ocr",
 )
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
