@@ -119,6 +119,9 @@ class OcrEngine:
         if max(width, height) > self.max_side:
             small = small.copy()
             small.thumbnail((self.max_side, self.max_side))
+            if min(small.size) < MIN_SIDE:  # a long thin strip: no line survives reducing
+                raise OcrFailed(f"too small for OCR: {small.width}x{small.height} px once "
+                                f"reduced to {self.max_side} px (needs {MIN_SIDE} px)")
         pixels = np.asarray(small)[:, :, ::-1]  # RapidOCR takes OpenCV's BGR order
         try:
             result = self._load()(np.ascontiguousarray(pixels))
