@@ -58,9 +58,11 @@ def test_index_and_search_in_process(shape_photos, tmp_path, monkeypatch):
     monkeypatch.setattr(OnnxClipBackend, "_create_session", spy)
     host = PluginHost(load_entry_points=False)
     host.register(fakes, name="fakes")
+    # ocr off: the OCR gate's first run with a model encodes its anchors with the text
+    # encoder (once, tests/test_ocr_plugin.py); this test is about CLIP's own sessions
     config = Config(db=str(tmp_path / "lib.db"), backend="onnx-clip", model=str(TOY),
                     store="memory", precision="fp32", batch_size=8, threads=2,
-                    models_dir=str(tmp_path / "models"))
+                    models_dir=str(tmp_path / "models"), ocr="off")
     with Library(config, host) as library:
         library.catalog.add_source("folder", str(shape_photos))
         events = list(Indexer(library).run())
