@@ -112,3 +112,31 @@ def test_a_new_ocr_version_reads_every_photo_again_and_off_reads_none(photos, tm
         run(library, photos)
         assert len(reads) == 2
         assert statuses(library)["second.jpg"] == ("indexed", None, None)
+
+
+def test_the_index_command_passes_ocr_to_the_run(tmp_path):
+    """``huisou index --ocr off`` then ``--ocr all``: the second run reads the photo indexed by
+    the first (a subprocess: the real CLI, its config and the built-in plugins)."""
+    import os
+    import subprocess
+    import sys
+
+    root = tmp_path / "photos"
+    root.mkdir()
+    shutil.copy(TEXT / "jersey.jpg", root / "jersey.jpg")
+    env = dict(os.environ, HUISOU_HOME=str(tmp_path / "home"), HUISOU_LOAD_PLUGINS="")
+
+    def huisou(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "huisou", *args], env=env, text=True,
+                              capture_output=True, timeout=300)
+
+    first = huisou("index", str(root), "--model", str(TOY), "--ocr", "off")
+    assert first.returncode == 0, first.stderr
+    second = huisou("index", "--ocr", "all")
+    assert second.returncode == 0, second.stderr
+    assert "0 indexed, 1 unchanged" in second.stderr
+    config = Config(db=str(tmp_path / "home" / "library.db"))
+    with Library(config, PluginHost(load_entry_points=False)) as library:
+        assert statuses(library)["jersey.jpg"][2] == "read: 2 lines"
+    wrong = huisou("index", "--ocr", "sometimes")
+    assert wrong.returncode == 2 and "'sometimes' is not one of" in wrong.stderr
