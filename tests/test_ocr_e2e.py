@@ -114,3 +114,25 @@ def test_ocr_text_is_in_the_full_text_index(indexed):
     found = field_store.text_matches(conn, "星巴克", ["ocr_text"], 10)
     names = dict(conn.execute("SELECT id, name FROM items"))
     assert [names[item_id] for item_id, _, _ in found] == ["receipt_coffee.jpg"]
+
+
+@pytest.mark.parametrize(("photo", "query"), [
+    ("wifi_note.jpg", "sunflower2O24"),  # a misread character: found by a half of the query
+    ("id_card.jpg", "姓名 李明"),  # OCR read it without the space
+    ("book_page.jpg", "sea old man"),  # words in another order
+    ("receipt_coffee.jpg", "thank"),  # part of a line, other case
+])
+def test_queries_that_are_not_verbatim_still_find_their_photo(indexed, photo, query):
+    library, _ = indexed
+    matches = OcrSignal().match(SignalQuery(query, library.catalog, None, 10))
+    names = dict(library.catalog.conn.execute("SELECT id, name FROM items"))
+    assert matches and names[matches[0].item_id] == photo, [names[m.item_id] for m in matches]
+
+
+def test_a_restricted_search_reads_only_its_candidates(indexed):
+    library, _ = indexed
+    names = {name: i for i, name in library.catalog.conn.execute("SELECT id, name FROM items")}
+    allowed = frozenset({names["jersey.jpg"], names["horse.png"]})
+    assert OcrSignal().match(SignalQuery("身份证", library.catalog, allowed, 10)) == []
+    found = OcrSignal().match(SignalQuery("bryant", library.catalog, allowed, 10))
+    assert [m.item_id for m in found] == [names["jersey.jpg"]]

@@ -3,9 +3,10 @@
 Two steps, so a search stays one or a few indexed lookups however big the library:
 
 1. **Candidates** from the trigram full-text index (``field_store.text_matches``): values
-   holding the whole query, each of its words, or (for misread characters, "sunflower2O24")
-   a few of its trigrams. When the search is already restricted to a small set of photos,
-   their ``ocr_text`` values are read directly instead.
+   holding the whole query or its longest word; only when those are too few, values holding
+   either half of it (one misread character, "sunflower2O24", leaves one half intact). When
+   the search is already restricted to a small set of photos, their ``ocr_text`` values are
+   read directly instead.
 2. **Scores** from :func:`.matching.match` on each candidate's lines: an exact phrase beats
    words in any order, which beat a fuzzy match; a line that *is* the query beats one that
    merely contains it. The matched line is shown by ``huisou search --explain``.
@@ -22,12 +23,12 @@ from .matching import Match, match, normalize
 
 FIELD = "ocr_text"
 #: Values read from the index per match wanted, and at least this many: the index returns
-#: them unordered, so a common word needs room for the best ones.
-OVERSCAN = 8
-MIN_CANDIDATES = 400
-#: Trigrams of the query looked up for fuzzy matches, spread over it; most query words.
-FUZZY_GRAMS = 4
-MAX_WORDS = 8
+#: them unordered, so a common word needs some room for the best ones.
+OVERSCAN = 3
+MIN_CANDIDATES = 200
+#: A normalised query at least this long is also looked up by its halves when whole words did
+#: not find enough: one misread character leaves one half intact ("sunflower2O24").
+FUZZY_LENGTH = 6
 #: A restricted search (``--where``, dates) over at most this many photos reads their text.
 DIRECT_READ = 2000
 #: Longest query worth matching against photo text (a pasted paragraph is not a search).
@@ -47,21 +48,42 @@ class OcrSignal(SearchSignal):
             return []
         conn = query.catalog.conn
         allowed = query.candidates
+        best: dict[int, Match] = {}
         if allowed is not None and len(allowed) <= DIRECT_READ:
-            values = _direct(conn, allowed)
+            _score(text, _direct(conn, allowed), allowed, best)
         else:
             cap = max(query.limit * OVERSCAN, MIN_CANDIDATES)
-            values = _indexed(conn, text, cap)
-        best: dict[int, Match] = {}
-        for item_id, value in values:
-            if item_id in best or (allowed is not None and item_id not in allowed):
-                continue
-            found = match(text, value.split("\n"))
-            if found is not None:
-                best[item_id] = found
+            _score(text, _indexed(conn, _exact_lookups(text), cap), allowed, best)
+            if len(best) < query.limit:
+                _score(text, _indexed(conn, _fuzzy_lookups(text), cap), allowed, best)
         ranked = sorted(best.items(), key=lambda pair: (-pair[1].score, pair[0]))
         return [SignalMatch(item_id, round(found.score, 6), f"{FIELD}: {found.line}")
                 for item_id, found in ranked[: query.limit]]
+
+
+def _score(text: str, values: Iterable[tuple[int, str]], allowed: frozenset[int] | None,
+           best: dict[int, Match]) -> None:
+    """Add each value's match (when it matches) to ``best``."""
+    for item_id, value in values:
+        if item_id in best or (allowed is not None and item_id not in allowed):
+            continue
+        found = match(text, value.split("\n"))
+        if found is not None:
+            best[item_id] = found
+
+
+def _exact_lookups(text: str) -> list[str]:
+    """The whole query, and its longest word: every value holding all words holds it."""
+    words = text.split()
+    return [text, max(words, key=len)] if len(words) > 1 else [text]
+
+
+def _fuzzy_lookups(text: str) -> list[str]:
+    joined = normalize(text)
+    if len(joined) < FUZZY_LENGTH:
+        return []
+    middle = len(joined) // 2
+    return [joined[:middle], joined[middle:]]
 
 
 def _direct(conn: object, allowed: frozenset[int]) -> Iterable[tuple[int, str]]:
@@ -72,18 +94,11 @@ def _direct(conn: object, allowed: frozenset[int]) -> Iterable[tuple[int, str]]:
             yield item_id, value
 
 
-def _indexed(conn: object, text: str, cap: int) -> Iterable[tuple[int, str]]:
-    """Values that may match: the whole query, each word, then a few trigrams."""
-    lookups = [text, *(w for w in text.split()[:MAX_WORDS] if w != text)]
-    joined = normalize(text)
-    if len(joined) > 3:
-        step = max((len(joined) - 3) // (FUZZY_GRAMS - 1), 1)
-        lookups += list(dict.fromkeys(joined[i : i + 3]
-                                      for i in range(0, len(joined) - 2, step)))[:FUZZY_GRAMS]
+def _indexed(conn: object, lookups: list[str], cap: int) -> Iterable[tuple[int, str]]:
+    """Values holding any of ``lookups`` (at most ``cap`` per lookup), each item once."""
     seen: set[int] = set()
     for lookup in dict.fromkeys(lookups):
         for item_id, _field, value in field_store.text_matches(conn, lookup, [FIELD], cap):
             if item_id not in seen and isinstance(value, str):
                 seen.add(item_id)
                 yield item_id, value
-
