@@ -166,22 +166,27 @@ def indexing(model: str, precision: str, repeats: int, natural: int, smoke: bool
                   f"read {result['read']}/{result['photos']}, "
                   f"{child.peak_rss_mb:.0f} MB", file=sys.stderr)
     base = median([r["seconds"] for r in runs["off"]]) if "off" in runs else float("nan")
+    base_cpu = median([r["cpu_s"] for r in runs["off"]]) if "off" in runs else float("nan")
     rows, summary = [], {}
     for variant, results in runs.items():
         seconds = median([r["seconds"] for r in results])
         first = results[0]
         summary[variant] = {
             "seconds_median": seconds, "vs_off": seconds / base - 1,
+            "cpu_vs_off": median([r["cpu_s"] for r in results]) / base_cpu - 1,
             "peak_rss_mb_max": max(r["peak_rss_mb"] for r in results),
             "cpu_s_median": median([r["cpu_s"] for r in results]),
             "read": first["read"], "photos": first["photos"],
             "gate_recall": first["text_read"] / max(first["text_photos"], 1),
             "runs": results,
         }
-        rows.append([variant, seconds, f"{seconds / base - 1:+.0%}", first["read"],
+        cpu = summary[variant]["cpu_s_median"]
+        rows.append([variant, seconds, f"{seconds / base - 1:+.0%}", cpu,
+                     f"{cpu / base_cpu - 1:+.0%}", first["read"],
                      f"{first['text_read']}/{first['text_photos']}",
                      summary[variant]["peak_rss_mb_max"]])
-    print_table(["variant", "index s (median)", "vs off", "photos OCR'd", "text photos OCR'd",
+    print_table(["variant", "index s (median)", "vs off", "CPU s (median)", "CPU vs off",
+                 "photos OCR'd", "text photos OCR'd",
                  "peak RSS MB"], rows, f"huisou index with OCR, model {Path(model).name}")
     return {"photos": first["photos"], "text_photos": first["text_photos"], "model": model,
             "precision": precision, "repeats": repeats, "variants": summary}
@@ -257,19 +262,21 @@ def signal(items: int, repeats: int) -> dict[str, Any]:
         for label, allowed in (("all", None), ("1k candidates", candidates)):
             request = SignalQuery(query, library.catalog, allowed, 100)
             ocr.match(request)  # warm
-            times = []
+            times, cpu = [], []
             for _ in range(repeats):
-                started = time.perf_counter()
+                started, started_cpu = time.perf_counter(), time.thread_time()
                 found = ocr.match(request)
                 times.append((time.perf_counter() - started) * 1000)
+                cpu.append((time.thread_time() - started_cpu) * 1000)
             out[f"{query} | {label}"] = {"ms_median": median(times), "ms_max": max(times),
-                                         "matches": len(found)}
-            rows.append([query, label, median(times), max(times), len(found)])
+                                         "cpu_ms_median": median(cpu), "matches": len(found)}
+            rows.append([query, label, median(times), median(cpu), max(times), len(found)])
     library.close()
-    print_table(["query", "photos", "ms median", "ms max", "matches"], rows,
+    print_table(["query", "photos", "ms median", "CPU ms median", "ms max", "matches"], rows,
                 f"ocr signal, warm, {items} photos (20 % with text)")
-    return {"items": items, "queries": out,
-            "worst_median_ms": max(v["ms_median"] for v in out.values())}
+    return {"items": items, "queries": out, "load_avg": os.getloadavg(),
+            "worst_median_ms": max(v["ms_median"] for v in out.values()),
+            "worst_cpu_median_ms": max(v["cpu_ms_median"] for v in out.values())}
 
 
 def main(argv: list[str] | None = None) -> int:

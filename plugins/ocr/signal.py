@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from huisou.core import field_store
 from huisou.core.interfaces import SearchSignal, SignalMatch, SignalQuery
 
-from .matching import Match, match, normalize
+from .matching import Match, match, normalize, words
 
 FIELD = "ocr_text"
 #: Values read from the index per match wanted, and at least this many: the index returns
@@ -53,7 +53,7 @@ class OcrSignal(SearchSignal):
             _score(text, _direct(conn, allowed), allowed, best)
         else:
             cap = max(query.limit * OVERSCAN, MIN_CANDIDATES)
-            _score(text, _indexed(conn, _exact_lookups(text), cap), allowed, best)
+            _score(text, _indexed(conn, _exact_lookups(text), cap), allowed, best, exact=True)
             if len(best) < query.limit:
                 _score(text, _indexed(conn, _fuzzy_lookups(text), cap), allowed, best)
         ranked = sorted(best.items(), key=lambda pair: (-pair[1].score, pair[0]))
@@ -62,11 +62,18 @@ class OcrSignal(SearchSignal):
 
 
 def _score(text: str, values: Iterable[tuple[int, str]], allowed: frozenset[int] | None,
-           best: dict[int, Match]) -> None:
-    """Add each value's match (when it matches) to ``best``."""
+           best: dict[int, Match], *, exact: bool = False) -> None:
+    """Add each value's match (when it matches) to ``best``. ``exact``: only exact and
+    any-order matches are wanted, so a value without every word is dropped by one cheap test
+    on the whole value before its lines are scored."""
+    terms = words(text) or [normalize(text)]
     for item_id, value in values:
         if item_id in best or (allowed is not None and item_id not in allowed):
             continue
+        if exact:
+            whole = normalize(value)
+            if not all(term in whole for term in terms):
+                continue
         found = match(text, value.split("\n"))
         if found is not None:
             best[item_id] = found
