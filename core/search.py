@@ -247,6 +247,7 @@ class Searcher:
         self.why_empty = None
         self.understood = None
         self.notice = None
+        said, own_filters = query, filters
         if query and not literal:
             understood = understand(query)
             self.notice = understood.notice
@@ -278,13 +279,16 @@ class Searcher:
             candidates = library.catalog.ids_where(library.backend.model_fingerprint, conditions)
         if self.understood is not None and self.understood.place is not None:
             candidates = self._in_place(self.understood, candidates)
-        if candidates is not None and not candidates:
+        wanted = max(top, JUDGED_CANDIDATES)
+        verbatim = self._verbatim_matches(said, own_filters, wanted) if self.understood else {}
+        if candidates is not None and not candidates and not verbatim:
             self.why_empty = "no indexed photo matches the filters" + (
                 " and the understood time or place" if self.understood else "")
             return []
-        wanted = max(top, JUDGED_CANDIDATES)
-        nearest, rows = self._nearest(vector, wanted, candidates)
-        matches = self._signal_matches(query, candidates, wanted) if query else {}
+        nearest, rows = self._nearest(vector, wanted, candidates) if candidates != [] else ([], {})
+        matches = self._signal_matches(query, candidates, wanted) if query and candidates != [] \
+            else {}
+        matches = _verbatim_first(verbatim, matches)
         pairs = self._with_matched(vector, nearest, rows, matches) if matches else nearest
         text_only = bool(query) and image is None and not like
         judged = self.judge.judge(vector, pairs, text=text_only)
@@ -331,6 +335,20 @@ class Searcher:
         allowed = frozenset(candidates) if candidates is not None else None
         asked = SignalQuery(text, library.catalog, allowed, limit)
         return run_signals(library.host, signals, asked, self.weights)
+
+    def _verbatim_matches(
+        self, said: str | None, filters: SearchFilters | None, limit: int
+    ) -> dict[str, list[Ranked]]:
+        """What signals find for the query as typed, within the user's own filters only: a
+        time or place understood in it ("北京" in "北京南站", a station printed on a ticket)
+        must not hide the photo whose name or printed text is those very words."""
+        if not said:
+            return {}
+        candidates = None
+        if filters and not filters.is_empty():
+            candidates = self.library.catalog.filter_ids(
+                self.library.backend.model_fingerprint, **asdict(filters))
+        return self._signal_matches(said, candidates, limit)
 
     def _weights(self, signals: Sequence[SearchSignal]) -> dict[str, float]:
         """Fusion weights: the signals' own, overridden by ``[search.weights]``; a name there
@@ -573,3 +591,20 @@ def _hit(
         fused=fused,
         explain=explain,
     )
+
+
+def _verbatim_first(
+    verbatim: dict[str, list[Ranked]], understood: dict[str, list[Ranked]]
+) -> dict[str, list[Ranked]]:
+    """Per signal, the matches of the query as typed, then those of its understood text not
+    already listed (ranks renumbered: scores of two queries do not compare)."""
+    if not verbatim:
+        return understood
+    out: dict[str, list[Ranked]] = {}
+    for name in dict.fromkeys([*verbatim, *understood]):
+        first = verbatim.get(name, [])
+        seen = {entry.item_id for entry in first}
+        rest = [entry for entry in understood.get(name, []) if entry.item_id not in seen]
+        out[name] = [Ranked(entry.item_id, position, entry.score, entry.matched)
+                     for position, entry in enumerate([*first, *rest], start=1)]
+    return out

@@ -136,3 +136,19 @@ def test_a_restricted_search_reads_only_its_candidates(indexed):
     assert OcrSignal().match(SignalQuery("身份证", library.catalog, allowed, 10)) == []
     found = OcrSignal().match(SignalQuery("bryant", library.catalog, allowed, 10))
     assert [m.item_id for m in found] == [names["jersey.jpg"]]
+
+
+@pytest.mark.parametrize(
+    ("photo", "query"),
+    [(entry["file"], query) for entry in MANIFEST["files"] for query in entry["literal_queries"]],
+)
+def test_a_search_puts_the_photo_with_the_words_first(indexed, photo, query):
+    """Through the search itself: CLIP's ranking (the toy model's, which means nothing for
+    these photos) fused with the signals, as ``huisou search`` does with ``--min-score auto``."""
+    from huisou.core.search import AUTO, Searcher
+
+    library, _ = indexed
+    hits = Searcher(library).search(query, top=5, min_score=AUTO)
+    assert hits and Path(hits[0].path).name == photo, [Path(h.path).name for h in hits]
+    matched = [part.matched for part in hits[0].explain or () if part.signal == "ocr"]
+    assert matched and matched[0].startswith("ocr_text: ")

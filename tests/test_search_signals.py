@@ -199,9 +199,14 @@ def test_signals_respect_filters_and_see_the_understood_text(searcher, library):
         searcher.search("beach +sunset -people")
     finally:
         library.host.unregister("spy")
-    assert seen[0].text == "IMG_2041" and seen[0].candidates is not None
-    assert len(seen[0].candidates) == 1 and seen[0].limit >= 20
-    assert seen[1].text == "beach sunset"
+    # first the query as typed within the user's own filters (a date or place understood in
+    # it must not hide a photo named or printed with those words), then its understood text
+    verbatim, understood, weighted = seen
+    assert verbatim.text == "IMG_2041 in March 2023"
+    assert verbatim.candidates == understood.candidates  # the folder holds one photo
+    assert understood.text == "IMG_2041" and understood.candidates is not None
+    assert len(understood.candidates) == 1 and understood.limit >= 20
+    assert weighted.text == "beach sunset"
     assert library.host.problems == []
 
 
