@@ -152,3 +152,21 @@ def test_a_search_puts_the_photo_with_the_words_first(indexed, photo, query):
     assert hits and Path(hits[0].path).name == photo, [Path(h.path).name for h in hits]
     matched = [part.matched for part in hits[0].explain or () if part.signal == "ocr"]
     assert matched and matched[0].startswith("ocr_text: ")
+
+
+@pytest.mark.parametrize(("expression", "expected"), [
+    ("ocr_text ~ 星巴克", ["receipt_coffee.jpg"]),
+    ("ocr_text ~ 带伞", ["chat_screenshot.png"]),  # two characters: below the trigram length
+    ("ocr_text ~ 'THANK you'", ["receipt_coffee.jpg"]),
+    ("ocr_status ~ 'failed'", []),
+])
+def test_where_filters_on_the_text_read(indexed, expression, expected):
+    """``huisou search --where 'ocr_text ~ …'``: the filter alone decides which photos remain."""
+    from huisou.core.search import SearchFilters, Searcher
+    from huisou.core.where import compile_where
+
+    library, _ = indexed
+    condition = compile_where(expression, library.host.fields())
+    hits = Searcher(library).search("a photo", top=20, min_score=None,
+                                    filters=SearchFilters(where=(condition,)))
+    assert sorted(Path(h.path).name for h in hits) == expected
