@@ -344,10 +344,9 @@ class Searcher:
         must not hide the photo whose name or printed text is those very words."""
         if not said:
             return {}
-        candidates = None
-        if filters and not filters.is_empty():
-            candidates = self.library.catalog.filter_ids(
-                self.library.backend.model_fingerprint, **asdict(filters))
+        conditions = filters.conditions() if filters else []
+        candidates = self.library.catalog.ids_where(
+            self.library.backend.model_fingerprint, conditions) if conditions else None
         return self._signal_matches(said, candidates, limit)
 
     def _weights(self, signals: Sequence[SearchSignal]) -> dict[str, float]:

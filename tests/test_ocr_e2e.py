@@ -162,7 +162,7 @@ def test_a_search_puts_the_photo_with_the_words_first(indexed, photo, query):
 ])
 def test_where_filters_on_the_text_read(indexed, expression, expected):
     """``huisou search --where 'ocr_text ~ …'``: the filter alone decides which photos remain."""
-    from huisou.core.search import SearchFilters, Searcher
+    from huisou.core.search import Searcher, SearchFilters
     from huisou.core.where import compile_where
 
     library, _ = indexed
