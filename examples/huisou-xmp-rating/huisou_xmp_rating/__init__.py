@@ -69,8 +69,8 @@ def rating_of(packet: bytes) -> int | None:
     """The first ``xmp:Rating`` in a packet, attribute or element form; None if absent or bad."""
     if b"<!DOCTYPE" in packet or b"<!ENTITY" in packet:
         return None
-    try:
-        root = ElementTree.fromstring(packet)
+    try:  # some writers pad the packet with NULs (JPEG XMP is UTF-8: never part of a char)
+        root = ElementTree.fromstring(packet.rstrip(b"\x00"))
     except (ElementTree.ParseError, ValueError):
         return None
     for element in root.iter():

@@ -72,6 +72,18 @@ def test_any_prefix_of_the_namespace_and_padding(jpeg):
     assert rating(insert_xmp(jpeg, packet)) == 2
 
 
+def test_writers_quirks_single_quotes_nul_padding_and_other_properties(jpeg):
+    packet = ("<?xpacket begin='\ufeff' id='W5M0MpCehiHzreSzNTczkc9d'?>\n<x:xmpmeta "
+              "xmlns:x='adobe:ns:meta/' x:xmptk='Image::ExifTool 12.40'>\n<rdf:RDF xmlns:rdf="
+              "'http://www.w3.org/1999/02/22-rdf-syntax-ns#'>\n <rdf:Description rdf:about='' "
+              "xmlns:MicrosoftPhoto='http://ns.microsoft.com/photo/1.0/'>\n  <MicrosoftPhoto:"
+              "Rating>75</MicrosoftPhoto:Rating>\n </rdf:Description>\n <rdf:Description "
+              "rdf:about='' xmlns:xmp='http://ns.adobe.com/xap/1.0/'>\n  <xmp:Rating>4"
+              "</xmp:Rating>\n </rdf:Description>\n</rdf:RDF>\n</x:xmpmeta>\n"
+              "<?xpacket end='w'?>").encode() + b"\x00" * 16
+    assert rating(insert_xmp(jpeg, packet)) == 4
+
+
 @pytest.mark.parametrize("value", ["-1", "6", "2.5", "four", "", "nan", "1e400"])
 def test_values_that_are_not_whole_stars_give_no_rating(jpeg, value):
     assert rating(insert_xmp(jpeg, xmp_packet(Rating=value))) is None
