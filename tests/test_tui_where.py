@@ -59,3 +59,20 @@ def test_field_names_are_suggested_as_the_user_types() -> None:
     assert asyncio.run(suggest("rating >= 3 and ta")) == "rating >= 3 and tags"
     assert asyncio.run(suggest("rating >= 3 and ")) is None
     assert asyncio.run(suggest("rating")) is None
+
+
+def test_details_list_the_fields_plugins_gave() -> None:
+    from huisou.core.search import Hit
+    from huisou.tui.widgets.photo_details import describe
+    from rich.console import Console
+
+    hit = Hit(1, "/p/red.jpg", 0.5, "2024-03-01T10:00:00", 64, 48, None, None)
+    item = {"id": 1, "size": 2048, "taken_at_source": "DateTimeOriginal", "depends_sig": "1:2"}
+    fields = {"rating": 4, "tags": ["family", "beach"], "spot": {"lat": 31.2, "lon": 121.5},
+              "ocr_text": "增值税发票 Invoice"}
+    console = Console(width=60, record=True)
+    console.print(describe(hit, item, None, fields))
+    text = console.export_text()
+    assert "rating 4" in text and "tags family, beach" in text
+    assert "spot 31.20000, 121.50000" in text and "增值税发票 Invoice" in text
+    assert "1:2" not in text  # internal columns stay hidden

@@ -19,7 +19,7 @@ _SHOWN = {
     "id", "source_id", "path", "folder", "name", "size", "mtime_ns", "content_hash", "status",
     "error", "width", "height", "taken_at", "taken_at_source", "camera_make", "camera_model",
     "gps_lat", "gps_lon", "orientation", "indexed_at", "updated_at", "first_seen_at",
-    "last_seen_at", "inode", "device", "group_key",
+    "last_seen_at", "inode", "device", "group_key", "depends_sig",
 }
 
 
@@ -29,8 +29,18 @@ def _bytes(size: int | None) -> str:
     return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} KB"
 
 
+def _field_text(value: Any) -> str:
+    """A plugin field's value for people: tags joined, a place as coordinates."""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict) and {"lat", "lon"} <= set(value):
+        return f"{value['lat']:.5f}, {value['lon']:.5f}"
+    return str(value)
+
+
 def describe(hit: Hit, item: dict[str, Any] | None = None,
-             position: tuple[int, int] | None = None) -> Group:
+             position: tuple[int, int] | None = None,
+             fields: dict[str, Any] | None = None) -> Group:
     """Name and folder on one line each (a 255-character name must not push everything
     else off a phone screen; ``c`` copies the whole path), then the fields. ``item`` is the
     catalog row (date source, file size, plugin fields) when the photo is still known."""
@@ -56,9 +66,10 @@ def describe(hit: Hit, item: dict[str, Any] | None = None,
     ]
     rows += [(key[:6], str(value)) for key, value in item.items()
              if key not in _SHOWN and value not in (None, "")]
+    rows += [(name, _field_text(value)) for name, value in sorted((fields or {}).items())]
     for label, value in rows:
         text.append(f"{label:>6} ", style="dim")
-        text.append(f"{value}\n")
+        text.append(f"{value}\n")  # a long plugin value (recognised text) wraps
     text.append("\no open · O folder · c copy path · m more like this", style="dim italic")
     return Group(name, folder, text)
 
@@ -96,11 +107,21 @@ class PhotoDetails(VerticalScroll):
         if hit is None:
             self.query_one("#details-text", Static).update(Text("No photo selected", style="dim"))
             return
-        item = None
+        item, fields = None, hit.fields
         ctx = getattr(self.app, "ctx", None)
         if ctx is not None:
             try:
                 item = ctx.library.catalog.item_by_path(hit.path)
+                if item is not None and fields is None:
+                    fields = _plugin_fields(ctx, item["id"])
             except Exception:  # a busy library: show what the hit carries
                 item = None
-        self.query_one("#details-text", Static).update(describe(hit, item, position))
+        self.query_one("#details-text", Static).update(describe(hit, item, position, fields))
+
+
+def _plugin_fields(ctx: Any, item_id: int) -> dict[str, Any]:
+    """The values plugins gave this photo (rating, tags, recognised text...)."""
+    from huisou.core import field_store
+
+    values = field_store.values_of(ctx.library.catalog.conn, [item_id], ctx.host.fields())
+    return values.get(item_id, {})
