@@ -184,9 +184,9 @@ def test_indexes_through_huisou_and_rereads_an_edited_sidecar_without_embedding(
     red = hits()["red.jpg"]
     assert red.taken_at == "2019-02-25T19:41:24+00:00"
     assert red.gps == {"lat": 23.1308, "lon": -82.41}
-    assert red.fields == {"description": "海边的红色风筝"}
-    assert hits()[LONG].fields == {"description": "long name, clipped sidecar"}
-    assert hits()["no-sidecar.jpg"].fields == {}
+    assert red.fields["description"] == "海边的红色风筝"  # other plugins may add fields
+    assert hits()[LONG].fields["description"] == "long name, clipped sidecar"
+    assert "description" not in hits()["no-sidecar.jpg"].fields
     assert not {"gone0.jpg", "gone1.jpg", "gone2.jpg", "gone3.jpg"} & set(hits())
     batches = library.backend.image_batches
     side = takeout / "Photos from 2019" / "red.jpg.json"
@@ -194,7 +194,7 @@ def test_indexes_through_huisou_and_rereads_an_edited_sidecar_without_embedding(
     os.utime(side, ns=(1, 1))  # another mtime, whatever the clock's resolution
     assert index().indexed == 0 and library.backend.image_batches == batches
     red = hits()["red.jpg"]
-    assert red.fields == {"description": "a red kite on the beach"}
+    assert red.fields["description"] == "a red kite on the beach"
     assert red.taken_at == "2010-01-01T00:00:00+00:00" and red.gps is None
     assert not huisou_host.problems
     library.close()
