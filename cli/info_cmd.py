@@ -104,9 +104,9 @@ def explain(library: Any, path: str) -> dict[str, Any]:
     if os.path.isdir(path) and record is None:
         data.update(status="folder", counts=_folder_counts(library, path))
         if source is not None and path != source.root:
-            data["rule"] = source.explain_exclusion(path)
+            data["rule"] = _exclusion(source, source_record, path)
         return data
-    rule = source.explain_exclusion(path) if source is not None else None
+    rule = _exclusion(source, source_record, path)
     data["rule"] = rule
     if record is None:
         if source is None:
@@ -223,3 +223,14 @@ def info(path: str, as_json: bool, config: Config) -> None:
     width = max(len(label) for label, _ in lines) + 1
     for label, value in lines:
         click.echo(f"{label + ':':<{width}} {shown_path(value)}")
+
+
+def _exclusion(source: Any, record: Any, path: str) -> str | None:
+    """Why ``path`` is not a candidate: the ``exclude`` globs the host applies to every
+    source first (a source need not know them), then the source's own rules."""
+    if source is None:
+        return None
+    from huisou.core.exclude import ExcludeRules
+
+    rules = ExcludeRules.of_options(source.root, record.options if record else {})
+    return rules.rule_for(path) or source.explain_exclusion(path)

@@ -116,3 +116,18 @@ def test_a_removed_or_broken_sidecar_takes_its_fields_away(run_cli, tmp_path):
     assert run_cli("index", str(year), "--source", "takeout")[0] == 0
     for name in ("a.jpg", "b.jpg"):
         assert "description" not in shown(run_cli, year / name), name
+
+
+def test_info_names_the_exclude_the_host_applied(run_cli, tmp_path):
+    """The takeout source does not know ``exclude``; the host applies it, and ``huisou info``
+    says so instead of "not indexed yet"."""
+    year = tmp_path / "Takeout" / "Photos from 2020"
+    make_jpeg(year / "keep.jpg", PhotoSpec("keep", (200, 30, 30), "red"))
+    make_jpeg(year / "skip-me.jpg", PhotoSpec("skip", (30, 30, 200), "blue"))
+    code, _out, err = run_cli("index", str(tmp_path / "Takeout"), "--source", "takeout",
+                              "--exclude", "skip*")
+    assert code == 0, err
+    code, out, err = run_cli("info", str(year / "skip-me.jpg"), "--json")
+    data = json.loads(out)
+    assert data["status"] == "excluded" and data["reason"] == "exclude glob 'skip*'"
+    assert shown(run_cli, year / "keep.jpg")["taken_at"]
