@@ -134,7 +134,8 @@ class _MinScore(click.ParamType):
     default="auto",
     show_default=True,
     help="'auto': only hits that stand out for this query (adaptive, per library and model); "
-    "a cosine from -1 to 1: drop hits below it; 'off': the plain top N.",
+    "a cosine from -1 to 1: drop hits below it; 'off': the plain top N. With --where the "
+    "default is off: the expression already says which photos.",
 )
 @click.option("--like", multiple=True, metavar="PATH",
               help="More like this indexed photo (its stored vector; repeatable).")
@@ -196,6 +197,10 @@ def search(
     )
     library = open_library(config, readonly=True)
     filters.where = _compiled(library, where)
+    if where and _by_default("min_score"):
+        # --where selects: every photo it selects is listed (up to --top), best match
+        # first, each with its confidence; ask --min-score auto to cut them as well
+        min_score = None
     if text:
         backend_id, model = library.model_choice()
         notice = library.host.language_notice(text, backend_id, model, config.models_path)
@@ -239,3 +244,11 @@ def search(
             if explain:
                 for line in explain_lines(hit):
                     click.echo(line)
+
+
+def _by_default(name: str) -> bool:
+    """Whether the option ``name`` was left at its default on this command line."""
+    from click.core import ParameterSource
+
+    return click.get_current_context().get_parameter_source(name) in (
+        ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
