@@ -330,3 +330,21 @@ def test_explain_in_text_and_json(tmp_path):
     assert explained["fused"] is None  # nothing but CLIP: ordered by the cosine
     assert explained["contributions"][0]["signal"] == "clip"
     assert explained["contributions"][0]["rank"] == 1
+
+
+@pytest.mark.parametrize("query", ["%", "_", "%_%", "\\", "'; DROP TABLE items; --",
+                                   "IMG" + "_" * 40, "x " * 3000, "ＩＭＧ＿２０４１"])
+def test_hostile_queries_match_nothing_by_accident(searcher, library, query):
+    """LIKE wildcards are escaped, SQL is bound, and a huge query is cut to its first words:
+    none of these names every photo, raises, or upsets a signal."""
+    from huisou.core.interfaces import SignalQuery
+    from huisou.plugins.text_signal.signal import TextSignal
+
+    found = TextSignal().match(SignalQuery(query, library.catalog, None, 64))
+    if query == "ＩＭＧ＿２０４１":  # full-width: NFKC makes it IMG_2041
+        assert [m.matched for m in found] == ["name: IMG_2041.jpg"]
+    else:
+        assert len(found) < 3, [m.matched for m in found]
+    searcher.search(query, top=3)
+    assert library.host.problems == []
+    assert library.catalog.conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 20
