@@ -22,6 +22,8 @@ child. Targets (issue 7): huisou int8 >= 1.6x the baseline, >= 85 % of the ceili
     python benchmarks/indexing.py                      # 12 MP + phone photos, ViT-B-32
     python benchmarks/indexing.py --sets 12mp --count 96 --repeats 3
     python benchmarks/indexing.py --smoke              # CI: tiny model, 8 small photos
+    python benchmarks/indexing.py --before /tmp/old --variants huisou-int8,before-int8
+                            # this tree vs another (a dir holding an importable ``huisou``)
 """
 
 from __future__ import annotations
@@ -48,12 +50,16 @@ TARGET_RSS_MB = 400.0
 TIMEOUT_S = 900.0  # per child; a hung run is reported as failed, not waited for
 
 
-def run_huisou(folder: Path, model: Path, precision: str, count: int) -> dict[str, Any]:
+def run_huisou(folder: Path, model: Path, precision: str, count: int,
+               pythonpath: Path | None = None) -> dict[str, Any]:
+    """``pythonpath``: a directory whose ``huisou`` package is run instead of this one (the
+    ``before-*`` variants: another version of huisou, side by side in the same run)."""
     home = Path(tempfile.mkdtemp(prefix="huisou-bench-home-"))
     try:
         cmd = [sys.executable, "-m", "huisou", "index", str(folder), "--json",
                "--model", str(model), "--backend", "onnx-clip", "--precision", precision]
-        child = run_child(cmd, env=huisou_env(home), timeout=TIMEOUT_S)
+        extra = {"PYTHONPATH": str(pythonpath)} if pythonpath else {}
+        child = run_child(cmd, env=huisou_env(home, **extra), timeout=TIMEOUT_S)
         finished = None
         for line in child.stdout.splitlines():
             try:
@@ -130,7 +136,8 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def bench_set(set_name: str, count: int, model: Path, variants: list[str], repeats: int,
               ceiling_limit: int, probe_runs: bool = True,
-              rclip: dict[str, Any] | None = None) -> dict[str, Any]:
+              rclip: dict[str, Any] | None = None,
+              before_tree: Path | None = None) -> dict[str, Any]:
     folder = photos.photo_set(set_name, count)
     info = photos.describe(folder)
     for path in folder.iterdir():  # warm the page cache so no variant pays the first read
@@ -156,7 +163,8 @@ def bench_set(set_name: str, count: int, model: Path, variants: list[str], repea
                 result = _rclip_real.run(rclip["python"], folder, _rclip_real.standin(model),
                                          count, TIMEOUT_S)
             else:
-                result = run_huisou(folder, model, variant.split("-")[1], count)
+                result = run_huisou(folder, model, variant.split("-")[1], count,
+                                    before_tree if variant.startswith("before-") else None)
             result["cores_available_before"] = probe
             runs[variant].append(result)
             if variant == "huisou-int8":
@@ -174,7 +182,7 @@ def bench_set(set_name: str, count: int, model: Path, variants: list[str], repea
     hint8 = summary.get("huisou-int8", {})
     if base.get("ok") and hint8.get("ok"):
         out["ratio_int8_vs_baseline"] = hint8["photos_per_s"] / base["photos_per_s"]
-    for other in ("baseline", "rclip"):
+    for other in ("baseline", "rclip", "before-int8"):
         if hint8.get("ok") and summary.get(other, {}).get("ok"):
             # Runs of one round are adjacent in time and share its load: the median of the
             # per-round ratios is steadier than the ratio of medians on a busy machine.
@@ -307,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
                         "model takes 256 px (--arch ViT-B-32-256)")
     parser.add_argument("--ceiling-photos", type=int, default=32)
     parser.add_argument("--smoke", action="store_true", help="tiny model and photos (CI)")
+    parser.add_argument("--before", type=Path,
+                        help="directory with an older huisou package, for before-* variants")
     parser.add_argument("--name", help="JSON name (default: indexing[-ARCH])")
     parser.add_argument("--model-dir", type=Path,
                         help="benchmark this model directory (with int8 towers) instead of --arch")
@@ -328,7 +338,8 @@ def main(argv: list[str] | None = None) -> int:
             variants.remove("rclip")
             print(f"real rclip 4.x: not run ({rclip['reason']})", file=sys.stderr)
     results = {s: bench_set(s, count, model, variants, repeats, args.ceiling_photos,
-                            probe_runs=not args.smoke, rclip=rclip) for s in sets}
+                            probe_runs=not args.smoke, rclip=rclip, before_tree=args.before)
+               for s in sets}
     print_results(results, arch)
     for set_name, res in results.items():
         low = min(res["cores_available"])

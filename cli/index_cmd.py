@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -20,7 +21,62 @@ from huisou.cli.common import (
 from huisou.core.config import Config
 
 
-@click.command()
+@functools.cache
+def _executor_specs() -> dict[str, tuple[str, Any]]:
+    """``{option name: (executor id, OptionSpec)}`` of every installed executor."""
+    from huisou.core.config import load_config
+    from huisou.core.plugins import get_host
+
+    try:
+        host = get_host(load_config().plugins_dir or None)
+    except Exception:  # a broken config is reported by the command itself
+        return {}
+    specs: dict[str, tuple[str, Any]] = {}
+    for executor_id, cls in sorted(host.executors().items()):
+        for spec in cls.options:
+            specs.setdefault(spec.name, (executor_id, spec))
+    return specs
+
+
+@functools.cache
+def _executor_params() -> list[click.Parameter]:
+    params: list[click.Parameter] = []
+    for name, (executor_id, spec) in sorted(_executor_specs().items()):
+        flag = "--" + name.replace("_", "-")
+        help_text = f"{spec.help} (--executor {executor_id})"
+        if isinstance(spec.default, bool):
+            params.append(click.Option([flag, name], is_flag=True, default=None, help=help_text))
+        else:
+            params.append(click.Option([flag, name], default=None, help=help_text))
+    return params
+
+
+class _IndexCommand(click.Command):
+    """``index`` plus one ``--NAME`` flag per option an executor declares (``--ray-address``).
+    Why added when the command is parsed: the executors are plugins, and plugins load only
+    when a command runs (``huisou --help`` loads none)."""
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        return params[:-1] + _executor_params() + params[-1:]  # --help stays last
+
+
+def _chosen_options(executor_id: str, given: dict[str, Any]) -> dict[str, Any]:
+    """The executor flags given on the command line, refused for another executor."""
+    options = {}
+    for name, value in given.items():
+        if value is None:
+            continue
+        owner = _executor_specs()[name][0]
+        if owner != executor_id:
+            flag = "--" + name.replace("_", "-")
+            raise click.UsageError(f"{flag} is an option of --executor {owner}, "
+                                   f"not of --executor {executor_id}")
+        options[name] = value
+    return options
+
+
+@click.command(cls=_IndexCommand)
 @click.argument("paths", nargs=-1)
 @click.option(
     "--source",
@@ -49,6 +105,10 @@ from huisou.core.config import Config
     help="Read text in photos: those the image model says carry text (auto, the default), "
     "every photo (all) or none this run (off). Needs huisou[ocr]; config key `ocr`.",
 )
+@click.option(
+    "--executor", "executor_id", default="local", show_default=True,
+    help="Who reads, decodes and embeds: local threads, or an executor plugin (ray).",
+)
 @library_options
 def index(
     paths: tuple[str, ...],
@@ -60,7 +120,9 @@ def index(
     retry_failed: bool,
     as_json: bool,
     ocr: str | None,
+    executor_id: str,
     config: Config,
+    **executor_flags: Any,
 ) -> None:
     """Index PATHs (remembered as sources), or all configured sources when none is given.
 
@@ -73,6 +135,8 @@ def index(
     if ocr is not None:
         config.ocr = ocr
     library = open_library(config)
+    executor_cls = library.host.get_executor_class(executor_id)
+    executor = executor_cls(**_chosen_options(executor_id, executor_flags))
     catalog = library.catalog
     type_id = source_type or "folder"
     options: dict[str, Any] = parse_source_options(library.host.get_source_class(type_id), option)
@@ -111,7 +175,8 @@ def index(
             raise HuisouError("no sources yet: run 'huisou index FOLDER' to add one")
     sources = [(record, library.source_for(record)) for record in records]
     cancel = threading.Event()
-    indexer = Indexer(library, sources, cancel=cancel, retry_failed=retry_failed)
+    indexer = Indexer(library, sources, cancel=cancel, retry_failed=retry_failed,
+                      executor=executor)
     progress = _Progress(enabled=not as_json and sys.stderr.isatty(), quiet=as_json)
     summary = None
     try:

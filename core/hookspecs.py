@@ -60,6 +60,12 @@ def register_search_signals(register: Callable[..., None]) -> None:
     """Register :class:`~huisou.core.interfaces.SearchSignal` instances: ``register(obj)``."""
 
 
+@hookspec
+def register_executors(register: Callable[..., None]) -> None:
+    """Register :class:`~huisou.core.interfaces.Executor` subclasses: ``register(cls)``.
+    ``huisou index --executor ID`` picks one by ``executor_id``; ``local`` is built in."""
+
+
 @hookspec(firstresult=True)
 def load_image(item: MediaItem, fp: BinaryIO, size_hint: int) -> DecodedImage | None:
     """Decode one photo, or return None to let the next plugin try.
@@ -124,6 +130,7 @@ HOOK_NAMES: tuple[str, ...] = (
     "register_metadata_extractors",
     "register_fields",
     "register_search_signals",
+    "register_executors",
     "load_image",
     "register_commands",
     "register_tui_panels",

@@ -1,8 +1,10 @@
-"""Per-file work of the indexing pipeline, run on the decode pool's threads.
+"""Per-file work of the indexing pipeline, run by an executor (threads, or remote workers).
 
 Kept apart from :mod:`huisou.core.indexer` (which plans, batches and commits) because this
-is the part that must be thread-safe: it touches no catalog connection, only the file, the
-decoder plugins, the metadata extractors and the backend's ``prepare_image``.
+is the part that must be thread-safe and free of the library: it touches no catalog
+connection, only the file (or its shipped bytes), the decoder plugins, the metadata extractors
+and the backend's ``prepare_image`` — all reached through a :class:`Worker`, so a process on
+another machine can build its own and run the same code.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import io
 import os
 import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, BinaryIO
 
 from huisou.core import content_hash as hashing
 from huisou.core.content_hash import HashLookup, algorithm_of, canonical, content_hashes
@@ -21,82 +25,17 @@ from huisou.core.interfaces import (
     SOURCE_PRIORITY,
     DecodedImage,
     MediaItem,
-    MediaSource,
     MetadataExtractor,
 )
-
-if TYPE_CHECKING:  # pragma: no cover - types only
-    from huisou.core.library import Library
-
-
-@dataclass
-class Job:
-    """A file that needs reading: new, changed, or not yet embedded for this model."""
-
-    source_id: int
-    source: MediaSource
-    item: MediaItem
-    old_id: int | None = None
-    old_hash: str | None = None
-    allow_move: bool = True
-    #: False when the file is known unchanged but lacks a vector for this model: same bytes
-    #: must then still be embedded, not recorded as "unchanged".
-    skip_if_same: bool = True
-    #: Signature of the item's sidecar files (``MediaItem.depends_on``), stored with it.
-    depends_sig: str | None = None
-    #: Set for an unchanged, embedded photo whose fields must be extracted again (a sidecar
-    #: changed, an extractor is new or upgraded): the names of the image extractors to run
-    #: (byte extractors always run). Nothing is embedded again.
-    refresh: frozenset[str] | None = None
-
-
-@dataclass
-class Prepared:
-    job: Job
-    content_hash: str
-    #: What the source and the byte extractors said; image extractors add theirs after the
-    #: batch is embedded (they may use the vector), then :func:`extraction.merge` decides.
-    contributions: list[Contribution]
-    #: Width, height, format and orientation as decoded.
-    decoded_metadata: dict[str, Any]
-    prepared: Any
-    #: The decoded image, kept only when an image extractor will read it.
-    decoded: DecodedImage | None = None
-
-
-@dataclass
-class Refreshed:
-    """An unchanged photo read again for its fields only (see ``Job.refresh``)."""
-
-    job: Job
-    contributions: list[Contribution]
-    decoded: DecodedImage | None = None
-
-
-@dataclass
-class Failed:
-    job: Job
-    content_hash: str | None
-    status: str
-    reason: str
-
-
-@dataclass
-class Same:
-    """Changed mtime, same bytes: only the stat (and the hash's spelling) is updated."""
-
-    job: Job
-    content_hash: str
-
-
-@dataclass
-class MoveCandidate:
-    job: Job
-    content_hash: str
-    gone_id: int
-    #: The vanished path whose row this one takes over, once the indexer accepts the move.
-    old_path: str | None = None
-
+from huisou.core.work import (
+    Embedded,
+    Failed,
+    MoveCandidate,
+    Problem,
+    Refreshed,
+    Same,
+    WorkItem,
+)
 
 READ_CHUNK = 1 << 20
 #: Larger files are not read: no camera writes such a photo, and a phone has little memory.
@@ -191,23 +130,52 @@ class Extractors:
         return {e.name: str(e.version) for e in (*self.by_bytes, *self.by_image) if e.backfill}
 
 
-def source_provider(job: Job) -> str:
+def source_provider(source_type: str) -> str:
     """The provider name a source's fields are stored under (``source:takeout``)."""
-    return f"source:{job.source.type_id}"
+    return f"source:{source_type}"
 
 
-def source_contribution(job: Job) -> list[Contribution]:
+@dataclass
+class Worker:
+    """What per-file work needs in the process that does it: the decoder and the backend's
+    preprocessing (a plugin host and a backend, local or built on a remote worker), the run's
+    extractors, the vanished photos' hashes and the bytes budget."""
+
+    load_image: Callable[[MediaItem, BinaryIO, int], DecodedImage | None]
+    prepare_image: Callable[[Any], Any]
+    extractors: Extractors
+    gone: HashLookup
+    budget: ReadBudget
+    #: Opens an item's file when its bytes were not shipped (``MediaSource.open``).
+    open: Callable[[WorkItem], BinaryIO]
+
+
+@dataclass
+class Decoded:
+    """A photo read and preprocessed, waiting for its batch to be embedded."""
+
+    work: WorkItem
+    content_hash: str
+    contributions: list[Contribution]
+    decoded_metadata: dict[str, Any]
+    prepared: Any
+    #: The decoded image, kept only when an image extractor will read it.
+    decoded: DecodedImage | None = None
+
+
+def source_contribution(work: WorkItem) -> list[Contribution]:
     """The fields the source attached to the item, at the source's priority."""
-    if not job.item.fields:
+    if not work.item.fields:
         return []
-    return [Contribution(source_provider(job), SOURCE_PRIORITY, job.item.fields)]
+    return [Contribution(source_provider(work.source_type), SOURCE_PRIORITY,
+                         dict(work.item.fields))]
 
 
-def _byte_contributions(job: Job, data: bytes, extractors: Extractors) -> list[Contribution]:
-    out = source_contribution(job)
+def _byte_contributions(work: WorkItem, data: bytes, extractors: Extractors) -> list[Contribution]:
+    out = source_contribution(work)
     for extractor in extractors.by_bytes:
         try:
-            values = extractor.extract(job.item, io.BytesIO(data)) or {}
+            values = extractor.extract(work.item, io.BytesIO(data)) or {}
         except Exception:  # an extractor bug costs metadata, never the photo
             continue
         out.append(Contribution(extractor.name, extractor.priority, values))
@@ -223,72 +191,131 @@ def _kept(decoded: DecodedImage, needed: int) -> DecodedImage:
     return decoded
 
 
-def process_job(
-    library: Library,
-    job: Job,
-    gone: HashLookup,
-    extractors: Extractors,
-    budget: ReadBudget,
-) -> Any:
+def _read(worker: Worker, work: WorkItem) -> tuple[bytes, int]:
+    """The file's bytes (shipped or read here) and the budget amount they hold."""
+    if work.data is not None:
+        return work.data, worker.budget.acquire(len(work.data))
+    with worker.open(work) as fh:
+        held = worker.budget.acquire(_size_now(fh) or work.item.size)
+        try:
+            return read_photo(fh, work.item.size), held
+        except BaseException:
+            worker.budget.release(held)
+            raise
+
+
+def process_job(worker: Worker, work: WorkItem) -> Any:
     """Read, hash, decode, extract metadata and preprocess one file (on a pool thread).
 
-    Returns one of the result types above; never raises for a bad photo, and raises
-    ModelError (which stops the run) when the model, not the photo, is at fault. The file's
-    bytes count against the run's ``budget`` from before they are read until the job is done.
+    Returns :class:`Decoded` or one of the final results of :mod:`huisou.core.work`; never
+    raises for a bad photo, and raises ModelError (which stops the run) when the model, not
+    the photo, is at fault. The file's bytes count against the run's budget from before they
+    are read until the job is done.
     """
-    backend = library.backend
-    host = library.host
     digest: str | None = None
     held = 0
     try:
-        with job.source.open(job.item) as fh:
-            held = budget.acquire(_size_now(fh) or job.item.size)
-            data = read_photo(fh, job.item.size)
-        if job.refresh is not None:
-            return _refresh(library, job, data, extractors)
-        algorithms = set(gone.algorithms) if job.allow_move else set()
-        if job.old_hash is not None:
-            algorithms.add(algorithm_of(job.old_hash))
+        data, held = _read(worker, work)
+        if work.refresh is not None:
+            return _refresh(worker, work, data)
+        gone = worker.gone
+        algorithms = set(gone.algorithms) if work.allow_move else set()
+        if work.old_hash is not None:
+            algorithms.add(algorithm_of(work.old_hash))
         hashes = content_hashes(data, algorithms)
         digest = hashes[hashing.PREFERRED]
-        if job.old_hash is not None and canonical(job.old_hash) in hashes.values():
-            return Same(job, digest)
-        gone_id = gone.find(hashes) if job.allow_move and gone else None
+        if work.old_hash is not None and canonical(work.old_hash) in hashes.values():
+            return Same(work.key, digest)
+        gone_id = gone.find(hashes) if work.allow_move and gone else None
         if gone_id is not None:
-            return MoveCandidate(job, digest, gone_id)
+            return MoveCandidate(work.key, digest, gone_id)
         if not data:
             raise MediaError("empty file (0 bytes)")
-        decoded = host.load_image(job.item, io.BytesIO(data), extractors.size_hint)
+        extractors = worker.extractors
+        decoded = worker.load_image(work.item, io.BytesIO(data), extractors.size_hint)
         if decoded is None:
             raise UnsupportedMedia("no decoder installed for this file format")
-        contributions = _byte_contributions(job, data, extractors)
+        contributions = _byte_contributions(work, data, extractors)
         shape = {"width": decoded.width, "height": decoded.height, "format": decoded.format,
                  "orientation": decoded.orientation}
-        prepared = backend.prepare_image(decoded.image)
+        prepared = worker.prepare_image(decoded.image)
         kept = _kept(decoded, extractors.size_hint) if extractors.by_image else None
-        return Prepared(job, digest, contributions, shape, prepared, kept)
+        return Decoded(work, digest, contributions, shape, prepared, kept)
     except MediaError as exc:
-        return Failed(job, digest, exc.status, str(exc))
+        return Failed(work.key, digest, exc.status, str(exc))
     except ModelError:
         raise
     except MemoryError:
-        return Failed(job, digest, "unreadable", "out of memory while decoding")
+        return Failed(work.key, digest, "unreadable", "out of memory while decoding")
     except OSError as exc:
-        return Failed(job, digest, "unreadable", f"{type(exc).__name__}: {exc}")
+        return Failed(work.key, digest, "unreadable", f"{type(exc).__name__}: {exc}")
     except Exception as exc:  # a decoder bug on one file must not stop the run
-        return Failed(job, digest, "unreadable", f"{type(exc).__name__}: {exc}")
+        return Failed(work.key, digest, "unreadable", f"{type(exc).__name__}: {exc}")
     finally:
-        budget.release(held)
+        worker.budget.release(held)
 
 
-def _refresh(library: Library, job: Job, data: bytes, extractors: Extractors) -> Refreshed:
+def _refresh(worker: Worker, work: WorkItem, data: bytes) -> Refreshed:
     """Fields only, for an unchanged photo: byte extractors, and a decode only when one of
-    its stale extractors reads pixels."""
-    contributions = _byte_contributions(job, data, extractors)
-    decoded = None
-    if job.refresh:
+    its stale extractors reads pixels (they get the stored vector)."""
+    extractors = worker.extractors
+    contributions = _byte_contributions(work, data, extractors)
+    problems: list[Problem] = []
+    chosen = [e for e in extractors.by_image if e.name in (work.refresh or ())]
+    if chosen:
         try:
-            decoded = library.host.load_image(job.item, io.BytesIO(data), extractors.size_hint)
+            decoded = worker.load_image(work.item, io.BytesIO(data), extractors.size_hint)
         except MediaError:
             decoded = None  # it decoded when it was embedded; its byte fields still count
-    return Refreshed(job, contributions, decoded)
+        if decoded is not None:
+            contributions += image_contributions(work.item, decoded, work.vector, chosen,
+                                                 problems)
+    return Refreshed(work.key, contributions, problems)
+
+
+def image_contributions(
+    item: MediaItem,
+    decoded: DecodedImage,
+    vector: Any,
+    extractors: Sequence[MetadataExtractor],
+    problems: list[Problem],
+) -> list[Contribution]:
+    """What the image extractors read from the pixels; an extractor that raises costs its
+    fields, never the photo, and is named in ``problems``."""
+    out = []
+    for extractor in extractors:
+        try:
+            values = extractor.extract_image(item, decoded, vector) or {}
+        except Exception as exc:
+            problems.append((extractor.name, "extract_image",
+                             f"raised {type(exc).__name__}: {exc}"))
+            continue
+        out.append(Contribution(extractor.name, extractor.priority, values))
+    return out
+
+
+def embedded(
+    batch: Sequence[Decoded],
+    vectors: Any,
+    extractors: Extractors,
+    pool: Executor | None = None,
+) -> list[Embedded]:
+    """The batch's results once its vectors are known: image extractors run (on ``pool``
+    when given: OCR takes a second a photo, one thread would leave the other cores idle) and
+    the pixels are freed."""
+
+    def finish(pair: tuple[Decoded, Any]) -> Embedded:
+        one, vector = pair
+        problems: list[Problem] = []
+        contributions = list(one.contributions)
+        if one.decoded is not None:
+            contributions += image_contributions(one.work.item, one.decoded, vector,
+                                                 extractors.by_image, problems)
+            one.decoded = None  # the pixels are no longer needed: free them now
+        return Embedded(one.work.key, one.content_hash, vector, contributions,
+                        one.decoded_metadata, problems)
+
+    pairs = list(zip(batch, vectors, strict=True))
+    if pool is None or not any(one.decoded is not None for one in batch):
+        return [finish(pair) for pair in pairs]
+    return list(pool.map(finish, pairs))

@@ -1,10 +1,18 @@
 """The indexing pipeline: one generator of progress events for both the CLI and the TUI.
 
-Flow: scan every source (stat only) → diff against the catalog (size + mtime_ns) → read,
-hash, decode, extract metadata and preprocess new/changed files on a thread pool → embed in
-batches on the calling thread → commit each batch (catalog rows + vectors) in one
-transaction → remove what is gone. A killed run loses at most the batch in flight and resumes
-without duplicates, because every batch is committed whole and vector upserts are idempotent.
+Flow: scan every source (stat only) → diff against the catalog (size + mtime_ns) → hand the
+new/changed files to an executor as pure work items (:mod:`huisou.core.work`; the default,
+:mod:`huisou.core.local_executor`, reads, hashes, decodes and preprocesses on a thread pool
+and embeds in batches on the calling thread; others run on a cluster) → commit each batch of
+results (catalog rows + vectors) in one transaction, from this one writer → remove what is
+gone. A killed run loses at most the batches in flight and resumes without duplicates,
+because every batch is committed whole and vector upserts are idempotent.
+
+Memory: the plan holds the catalog's stat index and the run's jobs (about 0.5 KB per photo
+in the catalog plus 0.5 KB per photo to read; see benchmarks/RESULTS.md "Executor seam"). It
+is not streamed because a vanished photo is only known once every source has been scanned,
+and a new path must be checked against the vanished ones before it is embedded, or a moved
+photo would be embedded again.
 
 Moves and renames: a new path whose content hash equals that of a vanished item takes over
 that item's row, so its vectors are kept and nothing is re-embedded.
@@ -16,12 +24,11 @@ import json
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from huisou.core import field_store
 from huisou.core.catalog import SourceRecord
 from huisou.core.content_hash import HashLookup
@@ -37,24 +44,55 @@ from huisou.core.events import (
 )
 from huisou.core.exclude import ExcludeRules
 from huisou.core.extraction import Contribution, merge, with_file_time
-from huisou.core.index_jobs import (
-    Extractors,
-    Failed,
-    Job,
-    MoveCandidate,
-    Prepared,
-    ReadBudget,
-    Refreshed,
-    Same,
-    process_job,
-    source_provider,
+from huisou.core.index_jobs import Extractors, source_provider
+from huisou.core.interfaces import (
+    Executor,
+    ExecutorContext,
+    IndexRun,
+    MediaItem,
+    MediaSource,
 )
-from huisou.core.interfaces import IndexRun, MediaItem, MediaSource
 from huisou.core.library import Library
+from huisou.core.local_executor import LocalExecutor
+from huisou.core.work import (
+    BackendSpec,
+    Embedded,
+    Failed,
+    MoveCandidate,
+    Refreshed,
+    Result,
+    Same,
+    WorkItem,
+)
 
 FAILED_STATUSES = ("unreadable", "unsupported", "skipped")
 #: ``library_state`` key: the extractor versions of the last complete run.
 EXTRACTORS_STATE = "extractors"
+
+
+@dataclass
+class Job:
+    """A file that needs reading: new, changed, or not yet embedded for this model. The
+    writer's side of a :class:`~huisou.core.work.WorkItem` (which carries its index in the
+    plan as ``key``)."""
+
+    source_id: int
+    source: MediaSource
+    item: MediaItem
+    old_id: int | None = None
+    old_hash: str | None = None
+    allow_move: bool = True
+    #: False when the file is known unchanged but lacks a vector for this model: same bytes
+    #: must then still be embedded, not recorded as "unchanged".
+    skip_if_same: bool = True
+    #: Signature of the item's sidecar files (``MediaItem.depends_on``), stored with it.
+    depends_sig: str | None = None
+    #: Set for an unchanged, embedded photo whose fields must be extracted again (a sidecar
+    #: changed, an extractor is new or upgraded): the names of the image extractors to run
+    #: (byte extractors always run). Nothing is embedded again.
+    refresh: frozenset[str] | None = None
+    #: The vanished path whose row this one takes over, once the writer accepts the move.
+    old_path: str | None = None
 
 
 @dataclass
@@ -66,6 +104,33 @@ class _Plan:
     seen: int = 0
     new: int = 0
     changed: int = 0
+
+
+@dataclass
+class _Progress:
+    """Results committed so far, for :class:`BatchDone` (rate and ETA)."""
+
+    total: int
+    started: float
+    done: int = 0
+
+    def event(self, path: str, failed: int) -> BatchDone:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        rate = self.done / elapsed
+        eta = (self.total - self.done) / rate if rate > 0 else None
+        return BatchDone(
+            done=self.done,
+            total=self.total,
+            path=path,
+            rate=round(rate, 2),
+            eta_seconds=round(eta, 1) if eta is not None else None,
+            failed=failed,
+        )
+
+
+def _matrix(vectors: list[Any]) -> np.ndarray:
+    """One float32 matrix of a batch's vectors (the store's ``upsert`` takes one)."""
+    return np.ascontiguousarray(np.stack(vectors), dtype=np.float32)
 
 
 class Indexer:
@@ -80,6 +145,7 @@ class Indexer:
         retry_failed: bool = False,
         batch_size: int | None = None,
         threads: int | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.library = library
         self.sources = list(sources) if sources is not None else library.sources()
@@ -89,9 +155,10 @@ class Indexer:
         self.threads = threads or library.config.effective_threads
         #: The extractors taking part, set when the run starts (``MetadataExtractor.start_run``).
         self.extractors = Extractors.of([], library.backend.image_size)
+        #: Does the per-photo work (read, decode, extract, embed); this object commits.
+        self.executor = executor or LocalExecutor()
         self._stale: dict[int, set[str]] = {}
         self._sidecars: dict[str, str] = {}
-        self._extract_pool: ThreadPoolExecutor | None = None
 
     def _starting(self, run: IndexRun) -> Extractors:
         """The extractors that take part in ``run`` (``start_run``), split by what they read;
@@ -192,8 +259,6 @@ class Indexer:
                 Job(source_id, source, item, old_id=item_id, allow_move=False, skip_if_same=False)
             )
 
-    # -- per-file work on pool threads -----------------------------------------------------
-
     # -- the run ---------------------------------------------------------------------------
 
     def run(self) -> Iterator[Event]:
@@ -254,83 +319,110 @@ class Indexer:
     def _process(
         self, plan: _Plan, summary: Finished, run: IndexRun, started: float
     ) -> Iterator[Event]:
+        """Hand the plan's jobs to the executor and commit what comes back. A photo whose
+        bytes equal a vanished one's is a move only for the first new path that claims it;
+        the others are copies, read again with moves off in a second pass."""
         catalog = self.library.catalog
         changed_ids = [job.old_id for job in plan.jobs if job.old_id is not None]
         old_hashes = catalog.content_hashes(changed_ids)
         for job in plan.jobs:
             if job.old_id is not None and job.skip_if_same:
                 job.old_hash = old_hashes.get(job.old_id)
-        gone = HashLookup(catalog.content_hashes(plan.gone))
-        claimed: set[int] = set()
-        total = len(plan.jobs)
-        done = 0
-        batch: list[Any] = []
-        window = max(self.batch_size * 2, self.threads * 4)
-        pending: deque[Future[Any]] = deque()
-        jobs = deque(plan.jobs)
-        budget = ReadBudget()  # photo bytes held by all decode threads together
-        with ThreadPoolExecutor(self.threads, thread_name_prefix="huisou-decode") as pool, \
-                ThreadPoolExecutor(self.threads, thread_name_prefix="huisou-extract") as extract:
-            self._extract_pool = extract if self.extractors.by_image else None
+        context = self._context(plan, HashLookup(catalog.content_hashes(plan.gone)), run)
+        progress = _Progress(total=len(plan.jobs), started=started)
+        copies: list[int] = []
+        keys: list[int] = list(range(len(plan.jobs)))
+        while keys and not self.cancel.is_set():
+            results = self.executor.run(self._work(plan, keys), context)
             try:
-                while jobs or pending:
-                    while jobs and len(pending) < window:
-                        job = jobs.popleft()
-                        args = (self.library, job, gone, self.extractors, budget)
-                        pending.append(pool.submit(process_job, *args))
-                    result = pending.popleft().result()
-                    if isinstance(result, MoveCandidate):
-                        if result.gone_id in claimed or result.gone_id not in plan.gone:
-                            result.job.allow_move = False  # a copy, not a move: index it
-                            jobs.appendleft(result.job)
-                            continue
-                        claimed.add(result.gone_id)
-                        result.old_path = plan.gone.pop(result.gone_id)
-                    batch.append(result)
-                    prepared = sum(isinstance(r, Prepared) for r in batch)
-                    # The first batch is small so the encoder starts after a couple of
-                    # decodes instead of idling through a whole batch of them.
-                    wanted = self.batch_size if done else min(self.batch_size, self.threads)
-                    if (
-                        prepared >= wanted
-                        or len(batch) >= self.batch_size * 4
-                        or not (jobs or pending)
-                    ):
-                        done += len(batch)
-                        yield from self._commit(batch, summary, run, done, total, started)
-                        batch = []
-                        if self.cancel.is_set():
-                            break
+                for batch in results:
+                    kept = self._claim_moves(plan, batch, copies)
+                    if kept:
+                        progress.done += len(kept)
+                        yield from self._commit(plan, kept, summary, run, progress)
+                    if self.cancel.is_set():
+                        break
             finally:
-                for future in pending:
-                    future.cancel()
+                results.close()  # type: ignore[attr-defined]
+            keys, copies = copies, []
+
+    def _context(self, plan: _Plan, gone: HashLookup, run: IndexRun) -> ExecutorContext:
+        library = self.library
+        backend = library.backend
+        backend_id, model, options = library.backend_args()
+        return ExecutorContext(
+            backend=backend,
+            backend_spec=BackendSpec(backend_id, model, options, backend.model_fingerprint),
+            host=library.host,
+            extractors=self.extractors,
+            gone=gone,
+            open=lambda work: plan.jobs[work.key].source.open(work.item),
+            batch_size=self.batch_size,
+            threads=self.threads,
+            cancel=self.cancel,
+            plugins_dir=library.config.plugins_dir or None,
+            run=run,
+        )
+
+    def _work(self, plan: _Plan, keys: list[int]) -> Iterator[WorkItem]:
+        """The jobs as pure work items, lazily; refreshed photos whose image extractors
+        run carry their stored vector (fetched a chunk at a time)."""
+        chunk = max(self.batch_size, 1)
+        for start in range(0, len(keys), chunk):
+            jobs = [(key, plan.jobs[key]) for key in keys[start:start + chunk]]
+            vectors = self._stored_vectors([job.old_id for _key, job in jobs
+                                            if job.refresh and job.old_id is not None])
+            for key, job in jobs:
+                yield WorkItem(
+                    key=key,
+                    source_id=job.source_id,
+                    source_type=job.source.type_id,
+                    item=job.item,
+                    old_hash=job.old_hash,
+                    allow_move=job.allow_move,
+                    refresh=job.refresh,
+                    vector=vectors.get(job.old_id) if job.refresh else None,
+                )
+
+    @staticmethod
+    def _claim_moves(plan: _Plan, batch: list[Result], copies: list[int]) -> list[Result]:
+        """The batch without the move candidates that lost: their vanished photo was already
+        claimed by another path (a copy, not a move), so they go to ``copies``."""
+        kept: list[Result] = []
+        for result in batch:
+            if isinstance(result, MoveCandidate):
+                job = plan.jobs[result.key]
+                if result.gone_id not in plan.gone:
+                    job.allow_move = False
+                    copies.append(result.key)
+                    continue
+                job.old_path = plan.gone.pop(result.gone_id)
+            kept.append(result)
+        return kept
 
     def _commit(
         self,
-        batch: list[Any],
+        plan: _Plan,
+        batch: list[Result],
         summary: Finished,
         run: IndexRun,
-        done: int,
-        total: int,
-        started: float,
+        progress: _Progress,
     ) -> Iterator[Event]:
         library = self.library
         catalog = library.catalog
         store = library.store
         model = library.backend.model_fingerprint
-        prepared = [r for r in batch if isinstance(r, Prepared)]
-        vectors = library.backend.embed_images([r.prepared for r in prepared]) if prepared else None
-        merged = self._merge_all([
-            (r.job, r.contributions, r.decoded, vectors[i], self.extractors.by_image)
-            for i, r in enumerate(prepared)
-        ])
-        for result in prepared:
-            result.decoded = None  # the pixels are no longer needed: free them now
+        jobs = plan.jobs
+        embedded = [r for r in batch if isinstance(r, Embedded)]
+        for result in batch:
+            for plugin, hook, message in getattr(result, "problems", ()):
+                library.host.report_once(plugin, hook, message)
         failures: list[tuple[str, str, str]] = []
         with catalog.transaction() as conn:
             ids: list[int] = []
-            for result, (metadata, fields) in zip(prepared, merged, strict=True):
-                job = result.job
+            for result in embedded:
+                job = jobs[result.key]
+                metadata, fields = self._merged(job, result.contributions)
                 item_id = catalog.upsert_item(
                     source_id=job.source_id,
                     path=job.item.path,
@@ -345,13 +437,13 @@ class Indexer:
                 field_store.replace_values(conn, item_id, fields)
                 catalog.record_extractions(item_id, self.extractors.versions())
                 ids.append(item_id)
-            self._write_refreshed([r for r in batch if isinstance(r, Refreshed)])
+            self._write_refreshed(jobs, [r for r in batch if isinstance(r, Refreshed)])
             if ids:
-                store.upsert(ids, vectors)
+                store.upsert(ids, _matrix([r.vector for r in embedded]))
                 catalog.mark_embedded(ids, model)
             dropped: list[int] = []
             for result in batch:
-                job = result.job
+                job = jobs[result.key]
                 if isinstance(result, Failed):
                     item_id = catalog.upsert_item(
                         source_id=job.source_id,
@@ -381,7 +473,7 @@ class Indexer:
             if dropped:
                 store.delete(dropped)
                 catalog.unmark_embedded(dropped, model)
-        summary.indexed += len(prepared)
+        summary.indexed += len(embedded)
         summary.moved += sum(isinstance(r, MoveCandidate) for r in batch)
         summary.unchanged += sum(isinstance(r, Same) for r in batch)
         for path, status, reason in failures:
@@ -391,80 +483,40 @@ class Indexer:
                 summary.failed += 1
                 summary.failures.append({"path": path, "status": status, "reason": reason})
             yield ItemFailed(path, status, reason)
-        if prepared:
-            library.host.items_indexed(run, [r.job.item.path for r in prepared])
-        moves = [(r.old_path, r.job.item.path) for r in batch if isinstance(r, MoveCandidate)]
+        if embedded:
+            library.host.items_indexed(run, [jobs[r.key].item.path for r in embedded])
+        moves = [(jobs[r.key].old_path, jobs[r.key].item.path) for r in batch
+                 if isinstance(r, MoveCandidate)]
         if moves:
             library.host.items_moved(run, moves)
         if failures:
             library.host.items_failed(run, failures)
-        elapsed = max(time.monotonic() - started, 1e-6)
-        rate = done / elapsed
-        eta = (total - done) / rate if rate > 0 else None
-        yield BatchDone(
-            done=done,
-            total=total,
-            path=batch[-1].job.item.path,
-            rate=round(rate, 2),
-            eta_seconds=round(eta, 1) if eta is not None else None,
-            failed=summary.failed,
-        )
-
-    def _merge_all(self, work: list[tuple[Any, ...]]) -> list[tuple[dict, dict]]:
-        """:meth:`_merged` for each photo of a batch; on the extract pool when image extractors
-        run (OCR takes a second a photo: one thread would leave the other cores idle)."""
-        pool = self._extract_pool
-        if pool is None or not any(item[2] is not None for item in work):
-            return [self._merged(*item) for item in work]
-        return list(pool.map(lambda item: self._merged(*item), work))
+        yield progress.event(jobs[batch[-1].key].item.path, summary.failed)
 
     def _merged(
-        self,
-        job: Job,
-        contributions: list[Contribution],
-        decoded: Any,
-        vector: Any,
-        image_extractors: Sequence[Any],
+        self, job: Job, contributions: list[Contribution]
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Built-in metadata and plugin fields of one photo, image extractors included."""
+        """Built-in metadata and plugin fields of one photo: the priority rule applied to
+        what the source and every extractor said (image extractors included)."""
         host = self.library.host
-        everything = list(contributions)
-        if decoded is not None:
-            for extractor in image_extractors:
-                try:
-                    values = extractor.extract_image(job.item, decoded, vector) or {}
-                except Exception as exc:  # costs that extractor's fields, never the photo
-                    host.report_once(extractor.name, "extract_image",
-                                     f"raised {type(exc).__name__}: {exc}")
-                    continue
-                everything.append(Contribution(extractor.name, extractor.priority, values))
-        result = merge(host, everything, host.fields())
+        result = merge(host, contributions, host.fields())
         with_file_time(result.metadata, job.item)
         return result.metadata, result.fields
 
-    def _write_refreshed(self, refreshed: list[Refreshed]) -> None:
+    def _write_refreshed(self, jobs: list[Job], refreshed: list[Refreshed]) -> None:
         """Store the fields of unchanged photos read again (inside the batch transaction):
         only the values of the providers that ran are replaced."""
-        if not refreshed:
-            return
-        library = self.library
-        catalog = library.catalog
-        by_name = {e.name: e for e in self.extractors.by_image}
-        vectors = self._stored_vectors([r.job.old_id for r in refreshed if r.job.refresh])
-        chosen_of = {id(r): [by_name[n] for n in sorted(r.job.refresh or ())] for r in refreshed}
-        merged = self._merge_all([
-            (r.job, r.contributions, r.decoded, vectors.get(r.job.old_id), chosen_of[id(r)])
-            for r in refreshed
-        ])
-        for result, (metadata, fields) in zip(refreshed, merged, strict=True):
-            job = result.job
-            chosen = chosen_of[id(result)]
+        catalog = self.library.catalog
+        versions = self.extractors.versions()
+        for result in refreshed:
+            job = jobs[result.key]
+            metadata, fields = self._merged(job, result.contributions)
+            chosen = [e.name for e in self.extractors.by_image if e.name in (job.refresh or ())]
             # the source always counts: a sidecar deleted or emptied takes its values away
-            providers = [source_provider(job)]
-            providers += [e.name for e in (*self.extractors.by_bytes, *chosen)]
+            providers = [source_provider(job.source.type_id)]
+            providers += [e.name for e in self.extractors.by_bytes] + chosen
             catalog.update_metadata(job.old_id, metadata, job.depends_sig)
             field_store.replace_values(catalog.conn, job.old_id, fields, providers=providers)
-            versions = self.extractors.versions()
             catalog.record_extractions(job.old_id, {p: versions[p] for p in providers
                                                     if p in versions})
 

@@ -364,3 +364,63 @@ class IndexRun:
     config: Any = None
     #: The run's embedding backend (None outside an index run).
     backend: EmbeddingBackend | None = None
+
+
+@dataclass
+class ExecutorContext:
+    """What an executor is given for one run, besides the work items.
+
+    The in-process objects (``backend``, ``host``, ``extractors`` — those taking part in the
+    run, started —, ``open``) serve executors that work here; ``backend_spec`` and ``plugins_dir`` let one that works in other processes
+    build the same backend and plugin host there. ``gone`` (a
+    :class:`~huisou.core.content_hash.HashLookup` of the vanished photos' hashes) pickles.
+    """
+
+    backend: EmbeddingBackend
+    backend_spec: Any
+    host: Any
+    extractors: Any
+    gone: Any
+    open: Any
+    batch_size: int
+    threads: int
+    cancel: threading.Event
+    plugins_dir: str | None = None
+    #: The run: an executor in another process gives its own extractors ``start_run`` with
+    #: the run's settings (``run.config``) and its own backend, as the writer did here.
+    run: IndexRun | None = None
+
+
+class Executor(ABC):
+    """Does the per-photo work of an indexing run: read, hash, decode, extract, embed.
+    Classes are registered through ``register_executors``; ``huisou index --executor ID``
+    picks one (the default, ``local``, is a thread pool in this process).
+
+    Contract:
+    - ``run`` consumes ``work`` (:class:`~huisou.core.work.WorkItem`, pure data) lazily, on
+      the calling thread (the writer reads the catalog while producing it), and yields lists
+      of results (:mod:`huisou.core.work`), about ``context.batch_size`` photos each; the
+      writer commits each list in one transaction, so a killed run loses at most the lists
+      not yet yielded.
+    - Every item gets exactly one result, in any order; an item whose worker died is retried
+      (the result is the same: work items are pure), never dropped, never reported twice.
+    - A bad photo is a ``Failed`` result; a model fault raises
+      :class:`~huisou.core.errors.ModelError` and stops the run.
+    - Stop early when ``context.cancel`` is set, or when the caller closes the generator.
+    - Options are keyword arguments of ``__init__``, declared in ``options`` (the CLI shows
+      them as ``--NAME`` flags of ``huisou index``).
+    """
+
+    executor_id: ClassVar[str]
+    options: ClassVar[tuple[OptionSpec, ...]] = ()
+
+    def __init__(self, **options: Any) -> None:
+        self.config = options
+
+    @abstractmethod
+    def run(self, work: Iterator[Any], context: ExecutorContext) -> Iterator[list[Any]]:
+        """Yield lists of results for ``work``; see the class docstring."""
+
+    def describe(self) -> dict[str, Any]:
+        """Facts for ``huisou doctor`` and the run's summary."""
+        return {"executor": self.executor_id}

@@ -53,15 +53,21 @@ class Library:
             return self._backend
         with self._lock:
             if self._backend is None:
-                backend_id, model = self.model_choice()
+                backend_id, model, options = self.backend_args()
                 cls = self.host.get_backend_class(backend_id)
-                self._backend = cls(
-                    model=model,
-                    precision=self.config.precision,
-                    threads=self.config.effective_threads,
-                    models_dir=str(self.config.models_path),
-                )
+                self._backend = cls(model=model, **options)
             return self._backend
+
+    def backend_args(self) -> tuple[str, str, dict[str, Any]]:
+        """``(backend id, model, keyword options)`` the backend is built from, so an
+        executor on another machine can build the same one."""
+        backend_id, model = self.model_choice()
+        options = {
+            "precision": self.config.precision,
+            "threads": self.config.effective_threads,
+            "models_dir": str(self.config.models_path),
+        }
+        return backend_id, model, options
 
     def model_choice(self) -> tuple[str, str]:
         """``(backend, model)``: the configured ones, else the library's last used, else the

@@ -37,6 +37,7 @@ from huisou.core.errors import MediaError, PluginError
 from huisou.core.fields import BUILTIN_FIELDS, Field, FieldError, declare
 from huisou.core.interfaces import (
     EmbeddingBackend,
+    Executor,
     MediaSource,
     MetadataExtractor,
     SearchSignal,
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 
 #: Built-in plugins, registered before entry points (so third parties run first, LIFO).
 DEFAULT_PLUGINS: tuple[str, ...] = (
+    "huisou.core.local_executor",
     "huisou.plugins.media_sources.decode",
     "huisou.plugins.media_sources.exif",
     "huisou.plugins.media_sources.folder",
@@ -89,6 +91,7 @@ SOURCES = Registry("register_media_sources", MediaSource, "type_id", "source typ
 BACKENDS = Registry("register_embedding_backends", EmbeddingBackend, "backend_id",
                     "embedding backend")
 STORES = Registry("register_vector_stores", VectorStore, "store_id", "vector store")
+EXECUTORS = Registry("register_executors", Executor, "executor_id", "executor")
 
 
 @dataclass(frozen=True)
@@ -491,6 +494,13 @@ class PluginHost(ModelHost):
 
     def get_store_class(self, store_id: str) -> type[VectorStore]:
         return self.get_class(STORES, store_id)
+
+    def executors(self) -> dict[str, type[Executor]]:
+        """Registered executor classes by ``executor_id``."""
+        return self.classes(EXECUTORS)
+
+    def get_executor_class(self, executor_id: str) -> type[Executor]:
+        return self.get_class(EXECUTORS, executor_id)
 
     def metadata_extractors(self) -> list[MetadataExtractor]:
         """Registered extractor instances, in call order (later ones override earlier keys)."""

@@ -426,3 +426,48 @@ def test_hook_register_search_signals(huisou_host, register_plugin):
     assert [type(s) for s in signals if s.name == "everything"] == [Everything]  # built-ins too
     problems = [str(p) for p in huisou_host.problems if p.plugin == "signals-plugin"]
     assert len(problems) == 2
+
+
+def test_hook_register_executors(huisou_host, register_plugin, library, photo_folder):
+    import pickle
+
+    from huisou.core.interfaces import Executor
+    from huisou.core.local_executor import LocalExecutor
+
+    seen: list[Any] = []
+
+    class Recording(LocalExecutor):
+        """The local pipeline, remembering every work item it was handed."""
+
+        executor_id = "recording"
+
+        def run(self, work, context):
+            def items():
+                for item in work:
+                    seen.append(item)
+                    yield item
+            return super().run(items(), context)
+
+    class Plugin:
+        @hookimpl
+        def register_executors(self, register):
+            register(Recording)
+            register("not an executor")
+
+    register_plugin(Plugin(), name="executor-plugin")
+    executors = huisou_host.executors()
+    assert executors["recording"] is Recording and executors["local"] is LocalExecutor
+    assert issubclass(huisou_host.get_executor_class("recording"), Executor)
+    problems = [str(p) for p in huisou_host.problems if p.plugin == "executor-plugin"]
+    assert len(problems) == 1 and "Executor subclass" in problems[0]
+
+    source_id = library.catalog.add_source(WalkSource.type_id, str(photo_folder), {})
+    record = next(r for r in library.catalog.sources() if r.id == source_id)
+    executor = huisou_host.get_executor_class("recording")()
+    summary = list(Indexer(library, [(record, library.source_for(record))],
+                           executor=executor).run())[-1]
+    assert summary.indexed == len(seen) > 0
+    # Work items are pure data: each one survives a trip to another process.
+    assert [pickle.loads(pickle.dumps(item)).item.path for item in seen] == [
+        item.item.path for item in seen]
+    assert library.store.count() == summary.indexed
