@@ -126,3 +126,20 @@ def test_place_only_query_lists_the_place(placed_library):
     result = _huisou(home, "search", "in Gummersbach", "--json")
     assert result.returncode == 0, result.stderr
     assert [Path(h["path"]).name for h in json.loads(result.stdout)] == ["67-0_length_string.jpg"]
+
+
+def test_a_chinese_query_without_a_place_does_not_load_the_gazetteer(tmp_path, monkeypatch):
+    """The Chinese names have their own small cache: "美丽的夜空有星星" names no place and must
+    not pay for loading every city (a sixth of a cold Chinese search)."""
+    from huisou.core import places
+
+    monkeypatch.setenv("HUISOU_HOME", str(tmp_path))
+    monkeypatch.setattr(places, "_GAZETTEER", None)
+    monkeypatch.setattr(places, "_CHINESE_NAMES", None)
+    found = places.find_place("在上海的红色圆圈")  # builds both caches once
+    assert found is not None and found[0].name == "Shanghai"
+    monkeypatch.setattr(places, "_GAZETTEER", None)
+    monkeypatch.setattr(places, "_CHINESE_NAMES", None)
+    assert places.find_place("美丽的夜空有星星") is None
+    assert places._GAZETTEER is None and places._CHINESE_NAMES  # read from the small file
+    assert places.find_place("北京的烟花")[0].name == "Beijing"
