@@ -58,6 +58,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "huisou.plugins.clip_search.stores",
     "huisou.plugins.clip_search.commands",
     "huisou.plugins.postgres",
+    "huisou.plugins.text_signal",
     "huisou.plugins.thumbnails",
     "huisou.plugins.ocr",
 )

@@ -91,8 +91,7 @@ def library(tmp_path_factory):
     photos = _photos(root)
     host = PluginHost(load_entry_points=False)
     host.register(fakes, name="fakes")
-    if not host.pm.is_registered(text_signal):  # a built-in once core/plugins.py lists it
-        host.register(text_signal, name="text_signal")
+    assert host.pm.is_registered(text_signal)  # a built-in plugin
     host.register(CaptionPlugin(), name="captions")
     config = Config(db=str(root / "lib.db"), backend="onnx-clip", model=str(TOY),
                     store="numpy", precision="fp32", threads=2, models_dir=str(root / "models"))
@@ -321,11 +320,15 @@ def test_explain_in_text_and_json(tmp_path):
     # the explain lines (not the hit lines, which carry the path) stay within 80 columns
     assert all(len(line) <= 80 for line in lines if line.startswith("    ")), lines
 
+    assert by["text"]["matched"].startswith("caption: ")  # the built-in signal reads it too
     assert first["explain"]["fused"] == pytest.approx(
         sum(part["contribution"] for part in by.values()), abs=1e-5)
     plain = _huisou(home, "search", "发票", "--json", "--top", "1")
     assert plain.returncode == 0, plain.stderr
     assert set(json.loads(plain.stdout)[0]) == set(first) - {"explain"}  # shape unchanged
+    named = _huisou(home, "search", "IMG_2041", "--paths")
+    assert named.returncode == 0, named.stderr
+    assert named.stdout.splitlines() == [str(photos / "IMG_2041.jpg")]  # built in, by default
     alone = _huisou(home, "search", "a green disc", "--json", "--explain", "--top", "1",
                     "--min-score", "off")
     explained = json.loads(alone.stdout)[0]["explain"]
