@@ -312,9 +312,14 @@ def test_thumbnails_rebuild_command(tmp_path: Path) -> None:
 
 
 def test_fake_kitty_terminal_grid_then_details_in_real_pixels(tmp_path: Path) -> None:
-    """A graphics-capable terminal (Kitty's protocol, forced): the grid still draws its
-    cells, and the details of the chosen photo are handed to textual-image as pixels."""
+    """A graphics-capable terminal (Kitty's protocol, forced): the grid's cells are
+    textual-image widgets holding each photo's pixels, paged as the cursor moves, and the
+    details of the chosen photo are handed to textual-image as pixels too."""
     from huisou.core.indexer import Indexer
+    from huisou.tui.widgets.graphic_grid import GraphicCell, GraphicGrid
+    from huisou.tui.widgets.thumb_grid import THUMB_ROWS
+    from PIL import Image
+    from textual_image.widget import TGPImage
 
     make_photos(tmp_path / "photos")
     app = make_app(make_config(tmp_path), make_host(), image_protocol="tgp")
@@ -323,14 +328,31 @@ def test_fake_kitty_terminal_grid_then_details_in_real_pixels(tmp_path: Path) ->
     list(Indexer(library).run())
     library.close()
 
+    def colour(image: Image.Image) -> tuple[int, int, int]:
+        return image.resize((1, 1)).getpixel((0, 0))
+
     async def body() -> None:
         async with app.run_test(size=(40, 20)) as pilot:
             screen = app.screen
             await wait_until(pilot, lambda: len(screen.shown) == 9)
             await pilot.press("escape", "g")
             grid = screen.query_one("#grid")
-            await wait_until(pilot, lambda: grid._thumbnail(screen.shown[0].path) is not None)
-            await pilot.press("right", "enter")
+            assert isinstance(grid, GraphicGrid)
+            await wait_until(pilot, lambda: grid.settled)
+            cells = [c for c in grid.query(GraphicCell) if c.display]
+            assert grid.columns == 2 and len(cells) == 2  # 40x20: one row of two on screen
+            for cell, hit in zip(cells, screen.shown, strict=False):
+                assert isinstance(cell.picture, TGPImage) and cell.shown == hit.path
+                expected = Image.open(hit.path).convert("RGB")
+                got = colour(cell.picture.image)
+                assert max(abs(a - b) for a, b in zip(got, colour(expected), strict=True)) < 12
+            # drawn with Kitty's Unicode placeholders (one per cell of each image), not blocks
+            placeholders = app.export_screenshot().count(chr(0x10EEEE))
+            assert placeholders >= len(cells) * THUMB_ROWS
+            await pilot.press("down", "down")  # off the screenful: the pool pages
+            await wait_until(pilot, lambda: grid.settled)
+            assert grid.cursor == 4 and cells[0].shown == screen.shown[4].path
+            await pilot.press("up", "up", "right", "enter")
             await wait_until(pilot, lambda: type(app.screen).__name__ == "DetailsScreen")
             assert app.screen.hit.path == screen.shown[1].path
             preview = app.screen.query_one("#preview")
@@ -338,5 +360,34 @@ def test_fake_kitty_terminal_grid_then_details_in_real_pixels(tmp_path: Path) ->
             graphic = preview.query_one("#graphic")
             await wait_until(pilot, lambda: graphic.image is not None)
             assert graphic.image.size == (96, 64)
+
+    run(body())
+
+
+def test_sixel_terminal_grid_cells_are_sixel_images(tmp_path: Path) -> None:
+    """``--images sixel`` (the protocol iTerm2, WezTerm, foot and xterm speak): the same
+    grid, drawn with textual-image's Sixel widget."""
+    from huisou.core.indexer import Indexer
+    from huisou.tui.widgets.graphic_grid import GraphicCell
+    from textual_image.widget import SixelImage
+
+    make_photos(tmp_path / "photos")
+    app = make_app(make_config(tmp_path), make_host(), image_protocol="sixel")
+    library = app.ctx.new_library()
+    library.catalog.add_source("folder", str(tmp_path / "photos"), {})
+    list(Indexer(library).run())
+    library.close()
+
+    async def body() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = app.screen
+            await wait_until(pilot, lambda: len(screen.shown) == 9)
+            await pilot.press("escape", "g")
+            grid = screen.query_one("#grid")
+            await wait_until(pilot, lambda: grid.settled)
+            cells = [c for c in grid.query(GraphicCell) if c.display]
+            assert len(cells) == 8  # 4 columns, 2 rows at 80x24
+            assert all(isinstance(c.picture, SixelImage) for c in cells)
+            assert [c.shown for c in cells] == [hit.path for hit in screen.shown[:8]]
 
     run(body())

@@ -20,10 +20,11 @@ from huisou.tui.messages import SearchDone, SearchFailed
 from huisou.tui.screens.base import AreaScreen
 from huisou.tui.widgets.filter_bar import FilterBar
 from huisou.tui.widgets.first_run import FirstRunGuide, guide_text
+from huisou.tui.widgets.graphic_grid import GraphicGrid
 from huisou.tui.widgets.photo_details import PhotoDetails
 from huisou.tui.widgets.query_input import QueryInput
 from huisou.tui.widgets.result_list import ResultList
-from huisou.tui.widgets.thumb_grid import ThumbGrid
+from huisou.tui.widgets.thumb_grid import GridHighlighted, GridSelected, ThumbGrid
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -105,7 +106,9 @@ class SearchScreen(AreaScreen):
                 yield Static("", id="search-status")
                 yield FirstRunGuide(id="guide")
                 yield ResultList(id="results")
-                yield ThumbGrid(id="grid")
+                protocol = self.ctx.image_protocol
+                # Real pixels where the terminal has a graphics protocol, as in the preview.
+                yield GraphicGrid(protocol, id="grid") if protocol else ThumbGrid(id="grid")
             yield PhotoDetails(id="details")
 
     def on_mount(self) -> None:
@@ -345,13 +348,18 @@ class SearchScreen(AreaScreen):
         scored = not self.browsing
         self.query_one("#results", ResultList).set_hits(
             hits, groups, scored=scored, selected=self.selected)
-        self.query_one("#grid", ThumbGrid).set_hits(hits, scored=scored, selected=self.selected)
+        self.grid.set_hits(hits, scored=scored, selected=self.selected)
 
     @property
-    def results_view(self) -> ResultList | ThumbGrid:
+    def grid(self) -> ThumbGrid | GraphicGrid:
+        """The thumbnail grid (half blocks, or pixels in a graphics-capable terminal)."""
+        return self.query_one("#grid")  # type: ignore[return-value]
+
+    @property
+    def results_view(self) -> ResultList | ThumbGrid | GraphicGrid:
         """The list or the grid, whichever is shown."""
         if self.view == "grid":
-            return self.query_one("#grid", ThumbGrid)
+            return self.grid
         return self.query_one("#results", ResultList)
 
     def refresh_results(self) -> None:
@@ -363,12 +371,12 @@ class SearchScreen(AreaScreen):
     # -- results -------------------------------------------------------------------------
 
     @on(OptionList.OptionHighlighted, "#results")
-    @on(ThumbGrid.Highlighted, "#grid")
+    @on(GridHighlighted, "#grid")
     def _highlighted(self, event: object) -> None:
         self.query_one("#details", PhotoDetails).show(self.current_hit)
 
     @on(OptionList.OptionSelected, "#results")
-    @on(ThumbGrid.Selected, "#grid")
+    @on(GridSelected, "#grid")
     def _selected(self, event: object) -> None:
         if self.ctx.pick:
             self.action_finish_pick()
@@ -429,7 +437,7 @@ class SearchScreen(AreaScreen):
             self.selected[hit.path] = None
         scored = not self.browsing
         self.query_one("#results", ResultList).refresh_marks(self.selected, scored)
-        self.query_one("#grid", ThumbGrid).refresh_marks(self.selected, scored)
+        self.grid.refresh_marks(self.selected, scored)
         cursor = self.results_view.cursor
         if cursor is not None and cursor + 1 < len(self.shown):
             self.move_to(cursor + 1)

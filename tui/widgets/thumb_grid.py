@@ -25,6 +25,7 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 from textual.worker import get_current_worker
 
 #: Cell size: columns (including one of gap) and thumbnail rows (two pixels each).
@@ -32,6 +33,60 @@ CELL_WIDTH = 19
 THUMB_ROWS = 6
 #: Thumbnail rows, a name line, a date/folder line, and a gap row.
 ROW_HEIGHT = THUMB_ROWS + 3
+
+
+#: Keys of both grids (half-block and graphics): arrows move the cursor cell, Enter selects.
+GRID_BINDINGS: list[Binding] = [
+    Binding("up", "move(-1, 0)", show=False),
+    Binding("down", "move(1, 0)", show=False),
+    Binding("left", "move(0, -1)", show=False),
+    Binding("right", "move(0, 1)", show=False),
+    Binding("pageup", "move(-3, 0)", show=False),
+    Binding("pagedown", "move(3, 0)", show=False),
+    Binding("enter", "select", show=False),
+]
+
+
+@dataclass
+class GridHighlighted(Message):
+    """The cursor moved to result ``index`` (posted by either grid)."""
+
+    grid: Widget
+    index: int
+
+    @property
+    def control(self) -> Widget:
+        return self.grid
+
+
+@dataclass
+class GridSelected(Message):
+    """Enter on result ``index``."""
+
+    grid: Widget
+    index: int
+
+    @property
+    def control(self) -> Widget:
+        return self.grid
+
+
+def cell_label(hit: Hit, line: int, *, scored: bool, selected: bool, on_cursor: bool) -> Text:
+    """Line ``THUMB_ROWS`` (mark, score, name) or ``THUMB_ROWS + 1`` (date, folder) of a
+    cell, cut to the cell's width; reversed on the cursor cell."""
+    inner = CELL_WIDTH - 1
+    if line == THUMB_ROWS:
+        mark = "✓ " if selected else ""
+        score = f"{hit.score:.2f} " if scored else ""
+        text = Text(f"{mark}{score}{PurePath(hit.path).name}", no_wrap=True)
+        style = Style(reverse=True, bold=True) if on_cursor else Style(bold=bool(mark))
+    else:
+        date = (hit.taken_at or "")[:10] or "no date"
+        text = Text(f"{date} · {PurePath(hit.path).parent.name}", no_wrap=True)
+        style = Style(reverse=True) if on_cursor else Style(dim=True)
+    text.truncate(inner, overflow="ellipsis", pad=True)
+    text.stylize(style)
+    return text
 
 
 @dataclass
@@ -51,33 +106,9 @@ class ThumbGrid(ScrollView, can_focus=True):
     }
     """
 
-    BINDINGS: ClassVar[list[Binding]] = [
-        Binding("up", "move(-1, 0)", show=False),
-        Binding("down", "move(1, 0)", show=False),
-        Binding("left", "move(0, -1)", show=False),
-        Binding("right", "move(0, 1)", show=False),
-        Binding("pageup", "move(-3, 0)", show=False),
-        Binding("pagedown", "move(3, 0)", show=False),
-        Binding("enter", "select", show=False),
-    ]
-
-    @dataclass
-    class Highlighted(Message):
-        grid: ThumbGrid
-        index: int
-
-        @property
-        def control(self) -> ThumbGrid:
-            return self.grid
-
-    @dataclass
-    class Selected(Message):
-        grid: ThumbGrid
-        index: int
-
-        @property
-        def control(self) -> ThumbGrid:
-            return self.grid
+    BINDINGS: ClassVar[list[Binding]] = GRID_BINDINGS
+    Highlighted = GridHighlighted
+    Selected = GridSelected
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -215,20 +246,11 @@ class ThumbGrid(ScrollView, can_focus=True):
                 text = sign if line == THUMB_ROWS // 2 else ""
                 return [Segment(text.center(inner), Style(dim=True))]
             return lines[line] if line < len(lines) else [Segment(" " * inner)]
-        if line == THUMB_ROWS:
-            mark = "✓ " if hit.path in self.selected else ""
-            score = f"{hit.score:.2f} " if self.scored else ""
-            text = Text(f"{mark}{score}{PurePath(hit.path).name}", no_wrap=True)
-            style = Style(reverse=True, bold=True) if on_cursor else Style(bold=bool(mark))
-        elif line == THUMB_ROWS + 1:
-            date = (hit.taken_at or "")[:10] or "no date"
-            folder = PurePath(hit.path).parent.name
-            text = Text(f"{date} · {folder}", no_wrap=True)
-            style = Style(reverse=True) if on_cursor else Style(dim=True)
-        else:
+        if line > THUMB_ROWS + 1:
             return [Segment(" " * inner)]
-        text.truncate(inner, overflow="ellipsis", pad=True)
-        return [Segment(text.plain, style)]
+        text = cell_label(hit, line, scored=self.scored, selected=hit.path in self.selected,
+                          on_cursor=on_cursor)
+        return list(text.render(self.app.console))
 
     def _thumbnail(self, path: str) -> list[list[Segment]] | None:
         cached = self._rendered.get(path)
