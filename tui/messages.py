@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from huisou.core.search import Hit
 from textual.message import Message
@@ -26,6 +26,8 @@ class SearchDone(Message):
     label: str
     hits: list[Hit]
     seconds: float
+    #: Lines about the query: language notice, what was understood (dates, place).
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -11,7 +11,10 @@ prints them when the UI closes.
 from __future__ import annotations
 
 import time
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import PurePath
+from typing import Any
 
 from huisou.core.errors import HuisouError, ModelNotAvailable
 from huisou.core.search import Hit, Searcher, SearchFilters
@@ -23,7 +26,7 @@ from huisou.tui.widgets.first_run import FirstRunGuide, guide_text
 from huisou.tui.widgets.graphic_grid import GraphicGrid
 from huisou.tui.widgets.photo_details import PhotoDetails
 from huisou.tui.widgets.query_input import QueryInput
-from huisou.tui.widgets.result_list import ResultList
+from huisou.tui.widgets.result_list import CONFIDENCE_MARKS, ResultList
 from huisou.tui.widgets.thumb_grid import GridHighlighted, GridSelected, ThumbGrid
 from rich.text import Text
 from textual import on, work
@@ -48,6 +51,34 @@ def filter_summary(filters: SearchFilters) -> str:
         parts.append(f"camera {filters.camera}")
     parts += [condition.text for condition in filters.where]
     return " · ".join(parts)
+
+
+def confidence_summary(hits: Sequence[Hit]) -> str:
+    """``● 2 high · ○ 7 low``: how many hits stand out for the query (core.relevance), with
+    the marks the results carry; empty when the library is too small to judge."""
+    counts = Counter(hit.confidence for hit in hits if hit.confidence)
+    return " · ".join(f"{CONFIDENCE_MARKS[level][0]} {counts[level]} {level}"
+                      for level in CONFIDENCE_MARKS if counts[level])
+
+
+def search_notes(library: Any, searcher: Searcher, text: str | None) -> list[str]:
+    """The lines the CLI prints on stderr around a search, for the status area: the model's
+    language notice, the searcher's notice, what it understood (dates, place)."""
+    notes = []
+    if text:
+        try:
+            backend_id, model = library.model_choice()
+            notice = library.host.language_notice(text, backend_id, model,
+                                                  library.config.models_path)
+        except Exception:  # a broken model manager must not cost the results
+            notice = None
+        if notice:
+            notes.append(notice)
+    if searcher.notice:
+        notes.append(f"note: {searcher.notice}")
+    if searcher.understood is not None:
+        notes.append(searcher.understood.describe())
+    return notes
 
 
 #: Seconds of typing pause before a query runs.
@@ -79,7 +110,8 @@ class SearchScreen(AreaScreen):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.generation = 0
         self.filters = SearchFilters()
-        self.image_query: str | None = None
+        #: "More like this": the photo whose stored vector is the query (None: the text).
+        self.like_path: str | None = None
         self._timer: Timer | None = None
         #: The next query is a refresh of the same one (keep the highlighted photo).
         self._refreshing = False
@@ -104,6 +136,7 @@ class SearchScreen(AreaScreen):
                 yield FilterBar(id="filters")
                 yield Static("", id="filter-sign")
                 yield Static("", id="search-status")
+                yield Static("", id="search-note")
                 yield FirstRunGuide(id="guide")
                 yield ResultList(id="results")
                 protocol = self.ctx.image_protocol
@@ -114,6 +147,7 @@ class SearchScreen(AreaScreen):
     def on_mount(self) -> None:
         self.query_one("#filters").display = False
         self.query_one("#filter-sign").display = False
+        self.query_one("#search-note").display = False
         self.query_one("#grid").display = False
         if self.ctx.initial_query:
             self.query_one("#query", Input).value = self.ctx.initial_query
@@ -181,7 +215,7 @@ class SearchScreen(AreaScreen):
 
     @on(Input.Changed, "#query")
     def _query_changed(self, event: Input.Changed) -> None:
-        self.image_query = None
+        self.like_path = None
         self.schedule_search()
 
     @on(Input.Submitted, "#query")
@@ -228,9 +262,10 @@ class SearchScreen(AreaScreen):
             self._keep_place = self.generation
         self._refreshing = False
         self.refresh_guide()
-        if not text and self.image_query is None:
+        if not text and self.like_path is None:
             self.workers.cancel_group(self, "search")
             self.browsing = True
+            self.show_notes(())
             if self.has_class("-first-run"):
                 self.show_hits([])
                 self.set_status("")
@@ -239,10 +274,10 @@ class SearchScreen(AreaScreen):
                 self.browse_worker(self.generation, self.filters)
             return
         self.browsing = False
-        label = f"like {PurePath(self.image_query).name}" if self.image_query else text
+        label = f"like {PurePath(self.like_path).name}" if self.like_path else text
         self.set_status(f"searching “{label}”…")
-        query = None if self.image_query else text  # "more like this" is an image-only query
-        self.search_worker(self.generation, query, self.image_query, self.filters, label)
+        query = None if self.like_path else text  # "more like this" is the photo alone
+        self.search_worker(self.generation, query, self.like_path, self.filters, label)
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
     def browse_worker(self, generation: int, filters: SearchFilters) -> None:
@@ -267,19 +302,23 @@ class SearchScreen(AreaScreen):
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
     def search_worker(
-        self, generation: int, text: str | None, image: str | None, filters: SearchFilters,
+        self, generation: int, text: str | None, like: str | None, filters: SearchFilters,
         label: str,
     ) -> None:
+        """Run a query; ``like`` is a catalog path whose *stored* vector is the query (no
+        decode: "more like this" works for a photo deleted since it was indexed)."""
         worker = get_current_worker()
         ctx = self.ctx
         with ctx.search_lock:  # one search at a time on the search connection
             if worker.is_cancelled:
                 return
             started = time.perf_counter()
+            searcher = Searcher(ctx.search_library)
             try:
-                hits = Searcher(ctx.search_library).search(
-                    text, image=image, top=ctx.top, filters=filters
+                hits = searcher.search(
+                    text, top=ctx.top, filters=filters, like=[like] if like else ()
                 )
+                notes = search_notes(ctx.search_library, searcher, text)
             except ModelNotAvailable as exc:
                 self.post_message(SearchFailed(generation, str(exc), "no-model"))
                 return
@@ -291,7 +330,8 @@ class SearchScreen(AreaScreen):
                 self.post_message(SearchFailed(generation, f"{type(exc).__name__}: {exc}", kind))
                 return
         if not worker.is_cancelled:
-            self.post_message(SearchDone(generation, label, hits, time.perf_counter() - started))
+            self.post_message(SearchDone(generation, label, hits, time.perf_counter() - started,
+                                         notes))
 
     def on_search_done(self, message: SearchDone) -> None:
         if message.generation != self.generation:
@@ -302,17 +342,28 @@ class SearchScreen(AreaScreen):
         count = len(message.hits)
         self.last_seconds = message.seconds
         plural = "s" if count != 1 else ""
+        self.show_notes(message.notes)
         if self.browsing:
             order = "by month" if self.grouping == "month" else "by folder"
             self.set_status(f"{count} photo{plural} {order} · t month/folder · g grid"
                             if count else "no indexed photos yet: press i to index")
         else:
-            self.set_status(f"{count} result{plural} for “{message.label}”"
+            judged = confidence_summary(message.hits)
+            judged = f" ({judged})" if judged else ""
+            self.set_status(f"{count} result{plural}{judged} for “{message.label}”"
                             if count else f"nothing found for “{message.label}”")
+
+    def show_notes(self, notes: Sequence[str]) -> None:
+        """What the search understood of the query and why it may disappoint (a language
+        the model does not know, a place that could not be looked up); hidden when none."""
+        note = self.query_one("#search-note", Static)
+        note.display = bool(notes)
+        note.update("\n".join(notes))
 
     def on_search_failed(self, message: SearchFailed) -> None:
         if message.generation != self.generation:
             return
+        self.show_notes(())
         if message.kind == "no-model":
             self.set_status(f"No model yet: {message.message} — press 4 for Models", error=True)
         elif message.kind == "locked":
@@ -364,7 +415,7 @@ class SearchScreen(AreaScreen):
 
     def refresh_results(self) -> None:
         """Run the current query again (new photos were indexed); no-op without a query."""
-        if self.query_one("#query", Input).value.strip() or self.image_query:
+        if self.query_one("#query", Input).value.strip() or self.like_path:
             self._refreshing = True
             self.schedule_search(delay=0)
 
@@ -424,7 +475,7 @@ class SearchScreen(AreaScreen):
         self.grouping = "folder" if self.grouping == "month" else "month"
         if not self.browsing:
             self.query_one("#query", Input).value = ""  # back to browsing the library
-            self.image_query = None
+            self.like_path = None
         self.schedule_search(delay=0)
 
     def action_toggle_selected(self) -> None:
@@ -528,6 +579,6 @@ class SearchScreen(AreaScreen):
         if hit is None:
             self.notify("No photo selected", severity="warning")
             return
-        self.image_query = hit.path
+        self.like_path = hit.path
         self.schedule_search(delay=0)
         self.results_view.focus()

@@ -57,7 +57,8 @@ def describe(hit: Hit, item: dict[str, Any] | None = None,
     if position is not None:
         rows.append(("photo", f"{position[0] + 1} of {position[1]} · ←/→"))
     if hit.score:
-        rows.append(("score", f"{hit.score:.3f}"))
+        judged = f" · {hit.confidence} confidence" if hit.confidence else ""
+        rows.append(("score", f"{hit.score:.3f}{judged}"))
     rows += [
         ("taken", taken),
         ("size", " · ".join(v for v in (pixels, _bytes(item.get("size"))) if v)),

@@ -11,6 +11,20 @@ from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+#: How much a hit stands out for its query (``Hit.confidence`` from core.relevance): the
+#: mark shown beside its score, and its colour. The status line counts them by name.
+CONFIDENCE_MARKS: dict[str, tuple[str, str]] = {
+    "high": ("●", "bold green"),
+    "medium": ("◐", "yellow"),
+    "low": ("○", "dim"),
+}
+
+
+def confidence_mark(hit: Hit) -> Text:
+    """``● `` for a high-confidence hit, …; empty when it was not judged (small library)."""
+    mark = CONFIDENCE_MARKS.get(hit.confidence or "")
+    return Text(f"{mark[0]} ", style=mark[1]) if mark else Text()
+
 
 def short_folder(folder: PurePath) -> str:
     """The folder's own name (``Camera``): fits a phone screen; the details show the path."""
@@ -24,6 +38,7 @@ def hit_prompt(rank: int, hit: Hit, *, scored: bool = True, selected: bool = Fal
     text.append("✓ " if selected else "", style="bold green")
     if scored:
         text.append(f"{hit.score:5.2f} ", style="bold")
+        text.append_text(confidence_mark(hit))
     text.append(path.name)
     text.append("\n")
     date = (hit.taken_at or "")[:10] or "no date"

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from huisou.core.search import Hit
 from huisou.tui.thumbnails import halfblock
+from huisou.tui.widgets.result_list import confidence_mark
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -78,14 +79,17 @@ def cell_label(hit: Hit, line: int, *, scored: bool, selected: bool, on_cursor: 
     if line == THUMB_ROWS:
         mark = "✓ " if selected else ""
         score = f"{hit.score:.2f} " if scored else ""
-        text = Text(f"{mark}{score}{PurePath(hit.path).name}", no_wrap=True)
+        text = Text(f"{mark}{score}", no_wrap=True)
+        if scored:
+            text.append_text(confidence_mark(hit))
+        text.append(PurePath(hit.path).name)
         style = Style(reverse=True, bold=True) if on_cursor else Style(bold=bool(mark))
     else:
         date = (hit.taken_at or "")[:10] or "no date"
         text = Text(f"{date} · {PurePath(hit.path).parent.name}", no_wrap=True)
         style = Style(reverse=True) if on_cursor else Style(dim=True)
     text.truncate(inner, overflow="ellipsis", pad=True)
-    text.stylize(style)
+    text.stylize_before(style)  # under the confidence mark's colour
     return text
 
 
