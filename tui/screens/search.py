@@ -206,9 +206,12 @@ class SearchScreen(AreaScreen):
         elif place_focus and self.focused in (None, guide):
             self.query_one("#query", Input).focus()
 
-    def set_status(self, text: str, *, error: bool = False) -> None:
+    def set_status(self, text: str, *, error: bool = False, one_line: bool = False) -> None:
+        """Up to two lines (a search's counts and query); ``one_line`` cuts a hint that
+        would take a row of results from a phone screen."""
         status = self.query_one("#search-status", Static)
         status.set_class(error, "-error")
+        status.set_class(one_line, "-one-line")
         status.update(text)
 
     # -- querying ------------------------------------------------------------------------
@@ -346,7 +349,8 @@ class SearchScreen(AreaScreen):
         if self.browsing:
             order = "by month" if self.grouping == "month" else "by folder"
             self.set_status(f"{count} photo{plural} {order} · t month/folder · g grid"
-                            if count else "no indexed photos yet: press i to index")
+                            if count else "no indexed photos yet: press i to index",
+                            one_line=True)
         else:
             judged = confidence_summary(message.hits)
             judged = f" ({judged})" if judged else ""
