@@ -21,8 +21,11 @@ with no query the library is shown by month, newest first (`t` by folder) ·
 `g` list or thumbnail grid · `s` sort by score or date · `f` filters (date range, folder,
 camera; they apply to browsing too) · `Enter` details (side by side at 100+ columns,
 where Enter opens the photo) · `o` open with the system viewer · `O` open the folder ·
-`c` copy the path · `m` more like this · `space` select several · `w` write the selected
-paths to huisou-selection.txt.
+`c` copy the path · `m` more like this (from the photo's stored vector: works after the
+file is gone) · `space` select several · `w` write the selected paths to
+huisou-selection.txt. Beside each score, how much the photo stands out for the query:
+`●` high, `◐` medium, `○` low (the status line counts them; a library of fewer than 16
+photos is not judged). Dates or places the query named are shown under the status line.
 
 **Details**: `←`/`→` previous and next result · `o` open · `c` copy path · `m` more
 like this · `space` select · `Esc` back.
