@@ -216,8 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     loads: dict[str, list[list[float]]] = {"indexing": [load_avg()]}
     indexing.run_baseline = run_straightforward  # bench_set's "baseline" = straightforward here
     digests = model_digests(model)
-    indexing.run_huisou = lambda folder, m, precision, count: run_huisou_warm(
-        folder, m, precision, count, digests)
+    # the pythonpath of before-* variants is not used here: only this huisou is measured
+    indexing.run_huisou = lambda folder, m, precision, count, _pythonpath=None: (
+        run_huisou_warm(folder, m, precision, count, digests))
     result = indexing.bench_set(photo_set, args.count, model, ["huisou-int8", "baseline"],
                                 args.repeats, args.ceiling_photos, probe_runs=not args.smoke)
     loads["indexing"].append(load_avg())
