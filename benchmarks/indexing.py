@@ -162,9 +162,11 @@ def bench_set(set_name: str, count: int, model: Path, variants: list[str], repea
             elif variant == "rclip":
                 result = _rclip_real.run(rclip["python"], folder, _rclip_real.standin(model),
                                          count, TIMEOUT_S)
-            else:
+            elif variant.startswith("before-"):
                 result = run_huisou(folder, model, variant.split("-")[1], count,
-                                    before_tree if variant.startswith("before-") else None)
+                                    pythonpath=before_tree)
+            else:  # four arguments: chinese_clip.py replaces run_huisou with its own
+                result = run_huisou(folder, model, variant.split("-")[1], count)
             result["cores_available_before"] = probe
             runs[variant].append(result)
             if variant == "huisou-int8":
