@@ -116,20 +116,28 @@ def exact(index, qs) -> list[list[int]]:
     return best.tolist()
 
 
-def run(n: int, count: int, folder: Path) -> dict:
-    path = str(folder / "scale.vidx")
+def run(n: int, count: int, folder: Path, reuse: bool = False) -> dict:
+    path = str(folder / f"scale-{n}.vidx")
     base = [sys.executable, __file__, "--child"]
     args = ["--path", path, "--count", str(n), "--queries", str(count)]
-    build = run_child([*base, "build", *args], timeout=7200)
-    build.json()
+    build = None
+    if not (reuse and Path(path).exists()):
+        build = run_child([*base, "build", *args], timeout=7200)
+        build.json()
     search = run_child([*base, "search", *args], timeout=3600)
-    truth = run_child([*base, "exact", *args], timeout=7200).json()["truth"]
+    saved = folder / f"truth-{n}-{count}.json"  # exact answers of a kept file (--keep)
+    if reuse and saved.exists():
+        truth = json.loads(saved.read_text())
+    else:
+        truth = run_child([*base, "exact", *args], timeout=7200).json()["truth"]
+        saved.write_text(json.dumps(truth))
     result = search.json()
     hits = sum(len(set(f) & set(t)) for f, t in zip(result["found"], truth, strict=True))
     warm = sorted(result["warm_s"])
     return {
         "n": n, "queries": count, "file_gb": Path(path).stat().st_size / 1e9,
-        "build_s": build.wall, "build_peak_rss_mb": build.peak_rss_mb,
+        "build_s": build.wall if build else None,
+        "build_peak_rss_mb": build.peak_rss_mb if build else None,
         "warm_knn_ms": 1000 * median(warm), "warm_knn_p90_ms": 1000 * warm[int(0.9 * (len(warm) - 1))],
         "recall_at_20": hits / (count * K), "search_peak_rss_mb": search.peak_rss_mb,
     }
@@ -143,17 +151,25 @@ def main() -> None:
     parser.add_argument("--child", choices=["build", "search", "exact"])
     parser.add_argument("--path")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", metavar="DIR", help="build into DIR and keep the file; a "
+                        "later run with the same --count searches it again (compare code "
+                        "versions on the same vectors without rebuilding)")
     args = parser.parse_args()
     if args.child:
         child(args.child, args.path, args.count, args.queries, args.seed)
         return
     if args.smoke:
         args.count, args.queries = 50_000, 5
-    folder = Path(tempfile.mkdtemp(dir=cache_dir("scale")))
-    try:
-        result = run(args.count, args.queries, folder)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    if args.keep:
+        folder = Path(args.keep)
+        folder.mkdir(parents=True, exist_ok=True)
+        result = run(args.count, args.queries, folder, reuse=True)
+    else:
+        folder = Path(tempfile.mkdtemp(dir=cache_dir("scale")))
+        try:
+            result = run(args.count, args.queries, folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
     print_table(
         ["N", "index file (GB)", "build (s)", "build peak RSS (MB)", "warm KNN k=20 (ms)",
          "p90 (ms)", "recall@20", "search peak RSS (MB)"],

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 from huisou.plugins.clip_search import vector_index
-from huisou.plugins.clip_search.bitcode import code_bytes, hamming
+from huisou.plugins.clip_search.bitcode import asymmetric_scores, code_bytes, hamming
 from huisou.plugins.clip_search.vector_index import VectorIndex
 
 
@@ -94,6 +94,46 @@ def test_large_candidate_subsets_use_bits_restricted_to_the_subset(monkeypatch):
     assert set(got.tolist()) <= set(subset.tolist())
     truth, _ = exact_top(vectors[1::2], subset, queries[0], 20)
     assert len(set(got.tolist()) & set(truth.tolist())) >= 19
+
+
+@pytest.mark.parametrize("dims", [8, 100, 512])
+def test_asymmetric_scores_are_the_query_against_the_signs_in_any_block_size(dims):
+    rng = np.random.default_rng(dims)
+    width = code_bytes(dims)
+    signs = rng.standard_normal((500, dims)) > 0
+    bits = np.zeros((500, width), dtype=np.uint8)
+    bits[:, : -(-dims // 8)] = np.packbits(signs, axis=1)
+    q_pad = np.zeros(width * 8, dtype=np.float32)
+    q_pad[:dims] = rng.standard_normal(dims)
+    expected = np.where(signs, 1.0, -1.0) @ q_pad[:dims]
+    assert np.allclose(asymmetric_scores(q_pad, bits, block=64), expected, atol=1e-4)
+    rows = np.array([499, 3, 3, 250])
+    assert np.allclose(asymmetric_scores(q_pad, bits, rows, block=3), expected[rows], atol=1e-4)
+
+
+def test_coarse_shortlist_is_capped_and_recall_holds_at_the_cap(monkeypatch):
+    """The Hamming shortlist stops growing with N (at 10M, N/64 made the asymmetric stage a
+    5 s query); with the cap forced low here, recall still comes from the re-rank budget."""
+    vectors, queries = clip_like(20_000, seed=4)
+    index, ids = build(vectors)
+    widths: list[int] = []
+    coarse = VectorIndex._coarse
+
+    def spy(self, q, keep, rows, wide):
+        widths.append(wide)
+        return coarse(self, q, keep, rows, wide)
+
+    monkeypatch.setattr(VectorIndex, "_coarse", spy)
+    monkeypatch.setattr(vector_index, "COARSE_DIVISOR", 1)  # uncapped: N/1 = every row
+    monkeypatch.setattr(vector_index, "COARSE_MAX", 5_000)
+    monkeypatch.setattr(vector_index, "ESCALATED_COARSE_MAX", 10_000)
+    found = sum(
+        len(set(exact_top(vectors, ids, q, 20)[0].tolist())
+            & set(index.search(q, 20)[0].tolist()))
+        for q in queries
+    )
+    assert widths and max(widths) <= 10_000 and widths[0] == 5_000
+    assert found / (20 * len(queries)) >= 0.99
 
 
 @pytest.mark.parametrize("dims", [8, 100, 512, 700])

@@ -79,15 +79,30 @@ def sum_words(counts: Any, words: Any) -> Any:
 
 
 
-def asymmetric_scores(q_pad: Any, codes: Any) -> Any:
-    """``q · sign(x - mean)`` for each code row; ``q_pad`` is the query zero-padded to 8 x the
-    code width (padding contributes nothing)."""
+def asymmetric_scores(q_pad: Any, codes: Any, rows: Any = None, block: int = 4_096) -> Any:
+    """``q · sign(x - mean)`` for each code row (of ``codes[rows]`` when ``rows`` is given);
+    ``q_pad`` is the query zero-padded to 8 x the code width (padding contributes nothing).
+
+    Block-wise into reused buffers: one pass over 150k rows allocated ~60 MB of temporaries,
+    and their page faults cost more than the lookups (measured 850 ms cold vs 100 ms warm).
+    """
     width = codes.shape[1]
     # one lookup table per code byte: tables[j, b] = q[8j:8j+8] · signs(b)
     tables = np.einsum("jb,vb->jv", q_pad.reshape(width, 8), _SIGNS).ravel()
     offset_type = np.uint16 if width * 256 <= 65_536 else np.uint32
     offsets = np.arange(0, width * 256, 256, dtype=offset_type)
-    return np.take(tables, codes + offsets).sum(axis=1)
+    n = codes.shape[0] if rows is None else len(rows)
+    out = np.empty(n, dtype=np.float32)
+    index = np.empty((block, width), dtype=offset_type)
+    looked = np.empty((block, width), dtype=np.float32)
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        m = stop - start
+        chunk = codes[start:stop] if rows is None else codes[rows[start:stop]]
+        np.add(chunk, offsets, out=index[:m])
+        np.take(tables, index[:m], out=looked[:m], mode="clip")  # "raise" buffers
+        looked[:m].sum(axis=1, out=out[start:stop])
+    return out
 
 
 def exact_search(

@@ -69,9 +69,15 @@ ESCALATED_RERANK_MAX = 8_000
 #: Rows per block when scanning floats, to bound temporary memory (8 MB at 512 dims).
 BLOCK = 4_096
 #: The Hamming stage keeps ``max(COARSE_MIN, n // COARSE_DIVISOR)`` candidates for the
-#: asymmetric stage (4000 at 100k, 15625 at 1M: recall@20 1.0 on CLIP-like data at both).
+#: asymmetric stage (4000 at 100k, 15625 at 1M: recall@20 1.0 on CLIP-like data at both),
+#: at most ``COARSE_MAX``: the asymmetric stage costs ~1 µs a row, and N/64 at 10M (156k rows,
+#: x16 when escalating) made it the whole of a 5 s query. Recall is governed by the re-rank
+#: budget: see benchmarks/RESULTS.md, "Incremental search index and 10M vectors".
 COARSE_MIN = 4_000
 COARSE_DIVISOR = 64
+COARSE_MAX = 16_384
+#: Cap on the Hamming shortlist when escalating.
+ESCALATED_COARSE_MAX = 65_536
 
 def default_rerank(n: int) -> int:
     """How many float vectors the exact stage reads (recall@20 = 1.0 measured on CLIP-like
@@ -306,7 +312,7 @@ class VectorIndex:
             if total <= EXACT_MAX:
                 return self._exact(q, k, None)
             keep = rerank or default_rerank(total)
-            wide = max(COARSE_MIN, keep, total // COARSE_DIVISOR)
+            wide = max(COARSE_MIN, keep, min(COARSE_MAX, total // COARSE_DIVISOR))
         else:
             rows = np.asarray(rows, dtype=np.int64)
             total = len(rows)
@@ -327,7 +333,7 @@ class VectorIndex:
             factor = self._escalation(q, float(found[1][-1]))
             if factor > 1:
                 keep2 = min(total, ESCALATED_RERANK_MAX, keep * factor)
-                wide2 = min(total, max(wide * factor, keep2))
+                wide2 = min(total, max(min(wide * factor, ESCALATED_COARSE_MAX), keep2))
                 found = self._exact(q, k, self._coarse(q, keep2, rows, wide2))
         return found
 
@@ -379,7 +385,7 @@ class VectorIndex:
         if rows is not None:
             picked = rows[picked]
         if len(picked) > keep:
-            estimate = asymmetric_scores(q_pad, self.bits[picked])
+            estimate = asymmetric_scores(q_pad, self.bits, picked)
             picked = picked[np.argpartition(-estimate, keep)[:keep]]
         return np.sort(picked)
 
