@@ -37,7 +37,7 @@ def hamming(bits: Any, q_words: Any, rows: Any, block: int = 16_384) -> Any:
     """
     words = q_words.shape[0]
     n = bits.shape[0] if rows is None else len(rows)
-    out = np.empty(n, dtype=np.uint64)
+    out = np.empty(n, dtype=np.intp)  # written in place: a final astype copied 8n bytes
     tiled = np.tile(q_words, block)
     xor = np.empty(block * words, dtype=np.uint64)
     counts = np.empty(block * words, dtype=np.uint8)
@@ -48,7 +48,7 @@ def hamming(bits: Any, q_words: Any, rows: Any, block: int = 16_384) -> Any:
         np.bitwise_xor(chunk.view(np.uint64).reshape(-1), tiled[:m], out=xor[:m])
         popcount(xor[:m], counts[:m])
         out[start:stop] = sum_words(counts[:m], words)
-    return out.astype(np.intp)
+    return out
 
 
 def dot(matrix: Any, q: Any) -> Any:
