@@ -16,6 +16,7 @@ Usage::
     python benchmarks/scale.py                  # 10M (~21 GB disk under the bench cache)
     python benchmarks/scale.py --count 2000000
     python benchmarks/scale.py --smoke          # seconds; what CI runs
+    python benchmarks/scale.py --count 3000000 --keep DIR   # build once; reruns only search
 """
 
 from __future__ import annotations
