@@ -61,6 +61,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "huisou.plugins.text_signal",
     "huisou.plugins.thumbnails",
     "huisou.plugins.ocr",
+    "huisou.plugins.ray_executor",
 )
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
