@@ -44,3 +44,19 @@ def fake_library(fake_host, fake_config):
     library = Library(fake_config, fake_host)
     yield library
     library.close()
+
+
+@pytest.fixture
+def run_cli(huisou_home, capsys):
+    """``huisou ARGS`` in this process, on the test's ``HUISOU_HOME``: (exit code, stdout,
+    stderr). A test file that needs a config or plugins first overrides this fixture, asks for
+    it by the same name and writes them before returning it."""
+    from huisou.cli.main import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as exited:
+            main(list(args))
+        out, err = capsys.readouterr()
+        return exited.value.code, out, err
+
+    return run

@@ -18,22 +18,13 @@ FAKES = "from huisou.testing.fakes import register_embedding_backends  # noqa: F
 
 
 @pytest.fixture
-def run_cli(huisou_home, capsys):
+def run_cli(run_cli, huisou_home):
     """``huisou ARGS`` in this process with the fake backend: (exit code, stdout, stderr)."""
-    from huisou.cli.main import main
-
     (huisou_home / "plugins").mkdir()
     (huisou_home / "plugins" / "fakes.py").write_text(FAKES)
     (huisou_home / "config.toml").write_text(
         'backend = "fake"\nstore = "numpy"\nplugins_dir = "plugins"\ndb = "lib.db"\n')
-
-    def run(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as exited:
-            main(list(args))
-        out, err = capsys.readouterr()
-        return exited.value.code, out, err
-
-    return run
+    return run_cli
 
 
 def shown(run_cli, path: Path) -> dict[str, object]:

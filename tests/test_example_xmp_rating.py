@@ -80,23 +80,14 @@ def red_circle(path: Path, size: int, offset: int) -> Path:
 
 
 @pytest.fixture
-def run_cli(huisou_home, capsys):
+def run_cli(run_cli, huisou_home):
     """``huisou ARGS`` in this process, the installed plugins loaded, the fake backend."""
-    from huisou.cli.main import main
-
     (huisou_home / "plugins").mkdir()
     (huisou_home / "plugins" / "fakes.py").write_text(
         "from huisou.testing.fakes import register_embedding_backends  # noqa: F401\n")
     (huisou_home / "config.toml").write_text(
         'backend = "fake"\nstore = "numpy"\nplugins_dir = "plugins"\n')
-
-    def run(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as exited:
-            main(list(args))
-        out, err = capsys.readouterr()
-        return exited.value.code, out, err
-
-    return run
+    return run_cli
 
 
 def test_search_red_circle_where_rating_returns_exactly_the_rated_photos(run_cli, tmp_path):

@@ -22,19 +22,6 @@ def register_fields(register):
 
 
 @pytest.fixture
-def run_cli(huisou_home, capsys):
-    from huisou.cli.main import main
-
-    def run(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as exited:
-            main(list(args))
-        out, err = capsys.readouterr()
-        return exited.value.code, out, err
-
-    return run
-
-
-@pytest.fixture
 def with_plugin(huisou_home: Path) -> Path:
     plugins = huisou_home / "plugins"
     plugins.mkdir()

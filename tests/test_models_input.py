@@ -75,20 +75,6 @@ def _write_config(home: Path, model: Path, **extra: str) -> None:
     (home / "config.toml").write_text("\n".join(lines) + "\n")
 
 
-@pytest.fixture
-def run_cli(huisou_home, capsys):
-    """``huisou ARGS`` in this process: (exit code, stdout, stderr)."""
-    from huisou.cli.main import main
-
-    def run(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as exited:
-            main(list(args))
-        out, err = capsys.readouterr()
-        return exited.value.code, out, err
-
-    return run
-
-
 def _photos(tmp_path: Path, count: int = 4) -> Path:
     photos = tmp_path / "photos"
     photos.mkdir()

@@ -21,20 +21,6 @@ FAKES = "from huisou.testing.fakes import register_embedding_backends  # noqa: F
 
 
 @pytest.fixture
-def run_cli(huisou_home, capsys):
-    """``huisou ARGS`` in this process: (exit code, stdout, stderr)."""
-    from huisou.cli.main import main
-
-    def run(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as exited:
-            main(list(args))
-        out, err = capsys.readouterr()
-        return exited.value.code, out, err
-
-    return run
-
-
-@pytest.fixture
 def fake_home(huisou_home: Path) -> Path:
     plugins = huisou_home / "plugins"
     plugins.mkdir()

@@ -319,19 +319,6 @@ def rated(huisou_home: Path, tmp_path: Path):
     return photos
 
 
-@pytest.fixture
-def run_cli(huisou_home, capsys):
-    from huisou.cli.main import main
-
-    def run(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as exited:
-            main(list(args))
-        out, err = capsys.readouterr()
-        return exited.value.code, out, err
-
-    return run
-
-
 def _search(run_cli, *args: str) -> list[dict]:
     code, out, err = run_cli("search", "photo", "--json", "--min-score", "off", "--top", "50",
                              *args)

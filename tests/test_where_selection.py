@@ -43,20 +43,11 @@ def register_metadata_extractors(register):
 
 
 @pytest.fixture
-def run_cli(huisou_home, capsys):
-    from huisou.cli.main import main
-
+def run_cli(run_cli, huisou_home):
     (huisou_home / "plugins").mkdir()
     (huisou_home / "plugins" / "ratings.py").write_text(PLUGIN)
     (huisou_home / "config.toml").write_text('plugins_dir = "plugins"\n')
-
-    def run(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as exited:
-            main(list(args))
-        out, err = capsys.readouterr()
-        return exited.value.code, out, err
-
-    return run
+    return run_cli
 
 
 def test_where_lists_every_selected_photo_and_auto_still_cuts_when_asked(run_cli, tmp_path):
