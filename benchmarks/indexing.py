@@ -51,11 +51,16 @@ TIMEOUT_S = 900.0  # per child; a hung run is reported as failed, not waited for
 
 
 def run_huisou(folder: Path, model: Path, precision: str, count: int,
-               pythonpath: Path | None = None) -> dict[str, Any]:
+               pythonpath: Path | None = None, digests: Path | None = None) -> dict[str, Any]:
     """``pythonpath``: a directory whose ``huisou`` package is run instead of this one (the
-    ``before-*`` variants: another version of huisou, side by side in the same run)."""
+    ``before-*`` variants: another version of huisou, side by side in the same run).
+    ``digests``: a model-digest cache file the fresh library starts with, so the run does not
+    pay the once-per-install hashing of big model files (``chinese_clip.py``)."""
     home = Path(tempfile.mkdtemp(prefix="huisou-bench-home-"))
     try:
+        if digests is not None:
+            (home / "cache").mkdir()
+            shutil.copyfile(digests, home / "cache" / digests.name)
         cmd = [sys.executable, "-m", "huisou", "index", str(folder), "--json",
                "--model", str(model), "--backend", "onnx-clip", "--precision", precision]
         extra = {"PYTHONPATH": str(pythonpath)} if pythonpath else {}
